@@ -1,0 +1,216 @@
+"""Presets: every model id, size, step count and option of a run, as data (presets/*.yaml).
+
+A preset file has one section per stage; an unknown key anywhere is an error that names the key and
+the file, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio.errors import StudioError
+
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
+BACKENDS = ("tiny", "hub", "animatic")
+
+
+@dataclass
+class ModelsConfig:
+    """Which weights each stage uses. `backend` picks how they are made:
+    tiny = built in code with random weights (tests, CI); hub = from_pretrained; animatic = no models."""
+
+    backend: str = "animatic"
+    dtype: str = "float32"  # float32 | bfloat16 | float16
+    device: str = "auto"  # auto | cpu | cuda
+    base_video: str = "damo-vilab/text-to-video-ms-1.7b"  # UNet3D, VAE, CLIP text encoder
+    streaming_checkpoint: str = "PAIR/StreamingT2V"  # CAM + APM weights (streaming_t2v.ckpt)
+    streaming_checkpoint_file: str = "streaming_t2v.ckpt"
+    image_encoder: str = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"  # APM anchor encoder
+    refiner: str = "cerspense/zeroscope_v2_XL"  # UNet3D video-to-video
+    text_to_image: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    ip_adapter: str = "h94/IP-Adapter"
+    ip_adapter_subfolder: str = "models"
+    ip_adapter_weight: str = "ip-adapter_sd15.safetensors"
+    planner_llm: str = "Qwen/Qwen2.5-1.5B-Instruct"
+    clip_metric: str = "openai/clip-vit-base-patch32"
+    cpu_offload: bool = False  # diffusers model CPU offload, for GPUs under ~12 GB
+
+
+@dataclass
+class PlanningConfig:
+    planner: str = "rules"  # rules | local | remote
+    num_scenes: int = 0  # 0 = as many as the prompt has events
+    default_chunks: int = 4
+    remote_base_url: str = ""  # OpenAI-compatible endpoint; env STUDIO_PLANNER_URL overrides
+    remote_model: str = ""  # model name at the endpoint / HF provider
+    remote_provider: str = ""  # Hugging Face inference provider, e.g. "together"
+    timeout_seconds: float = 60.0
+    max_retries: int = 3
+    max_new_tokens: int = 1024
+
+
+@dataclass
+class ReferencesConfig:
+    width: int = 512
+    height: int = 512
+    steps: int = 30
+    guidance: float = 7.5
+    background_phrase: str = "isolated on a plain neutral grey background, studio lighting, full body"
+    negative_prompt: str = "blurry, low quality, deformed"
+    foreground_scale: float = 0.5  # VideoStudio-Img
+    background_scale: float = 0.33
+    scene_width: int = 256  # the scene image is the first chunk's conditioning: the video size
+    scene_height: int = 256
+    max_upload_pixels: int = 16_000_000
+
+
+@dataclass
+class StreamingConfig:
+    width: int = 256
+    height: int = 256
+    frames_per_chunk: int = 16
+    context_frames: int = 8  # CAM conditioning: the last 8 frames of the previous chunk
+    steps: int = 50
+    guidance: float = 7.5
+    eta: float = 1.0
+    scheduler: str = "ddim"  # ddim | dpm-solver++ | unipc
+    negative_prompt: str = ""
+    fps: int = 8
+    max_chunks: int = 64
+    use_cam: bool = True
+    use_apm: bool = True
+    apm_tokens: int = 16
+    compile: bool = False  # torch.compile the denoising step (GPU)
+    vae_slicing: bool = True
+
+
+@dataclass
+class RefineConfig:
+    width: int = 720
+    height: int = 720
+    window: int = 24  # frames per refiner window (official default)
+    overlap: int = 8
+    strength: float = 0.6  # SDEdit: noise to t = 600 of 1000
+    steps: int = 30
+    guidance: float = 7.5
+    mode: str = "randomized"  # randomized | shared-noise | naive
+    negative_prompt: str = ""
+    vae_tiling: bool = True
+
+
+@dataclass
+class ExportConfig:
+    fps: int = 8
+    transition: str = "cut"  # cut | crossfade
+    crossfade_seconds: float = 0.5
+
+
+@dataclass
+class BenchConfig:
+    chunk_counts: list[int] = field(default_factory=lambda: [2, 4, 8])
+    refine: bool = True
+
+
+@dataclass
+class Preset:
+    name: str
+    description: str = ""
+    gpu_memory_gb: float = 0.0  # what the preset needs on the GPU; 0 = runs on the CPU
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    planning: PlanningConfig = field(default_factory=PlanningConfig)
+    references: ReferencesConfig = field(default_factory=ReferencesConfig)
+    streaming: StreamingConfig = field(default_factory=StreamingConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    bench: BenchConfig = field(default_factory=BenchConfig)
+    source: str = ""  # the file it came from (not a YAML key)
+
+
+def _build(cls: type, data: dict[str, Any], where: str, source: str) -> Any:
+    """Build dataclass `cls` from `data`, refusing unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise StudioError(f"{source}: section {where!r} must be a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            raise StudioError(f"{source}: unknown key {where + '.' if where else ''}{key!r} (known: {', '.join(fields)})")
+        default = fields[key].default_factory() if fields[key].default_factory is not dataclasses.MISSING else fields[key].default
+        if dataclasses.is_dataclass(default):
+            kwargs[key] = _build(type(default), value or {}, f"{where + '.' if where else ''}{key}", source)
+            continue
+        kwargs[key] = _coerce(value, default, f"{where + '.' if where else ''}{key}", source)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
+    if default is dataclasses.MISSING or default is None:
+        return value
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+        raise StudioError(f"{source}: {key} must be {expected.__name__}, got {value!r}")
+    return value
+
+
+def check_preset(preset: Preset) -> Preset:
+    """Cross-field checks; raise with the key, the value and the file."""
+    where = preset.source or preset.name
+    if preset.models.backend not in BACKENDS:
+        raise StudioError(f"{where}: models.backend {preset.models.backend!r} must be one of {', '.join(BACKENDS)}")
+    if preset.models.dtype not in ("float32", "bfloat16", "float16"):
+        raise StudioError(f"{where}: models.dtype {preset.models.dtype!r} must be float32, bfloat16 or float16")
+    s = preset.streaming
+    if not 0 < s.context_frames < s.frames_per_chunk:
+        raise StudioError(f"{where}: streaming.context_frames {s.context_frames} must be between 1 and frames_per_chunk - 1")
+    if s.scheduler not in ("ddim", "dpm-solver++", "unipc"):
+        raise StudioError(f"{where}: streaming.scheduler {s.scheduler!r} must be ddim, dpm-solver++ or unipc")
+    for section, width, height in (("streaming", s.width, s.height), ("refine", preset.refine.width, preset.refine.height)):
+        if width % 8 or height % 8:
+            raise StudioError(f"{where}: {section} size {width}x{height} must be divisible by 8")
+    if preset.refine.mode not in ("randomized", "shared-noise", "naive"):
+        raise StudioError(f"{where}: refine.mode {preset.refine.mode!r} must be randomized, shared-noise or naive")
+    if preset.planning.planner not in ("rules", "local", "remote"):
+        raise StudioError(f"{where}: planning.planner {preset.planning.planner!r} must be rules, local or remote")
+    if preset.export.transition not in ("cut", "crossfade"):
+        raise StudioError(f"{where}: export.transition {preset.export.transition!r} must be cut or crossfade")
+    return preset
+
+
+def preset_from_dict(data: dict[str, Any], source: str = "<dict>") -> Preset:
+    if not isinstance(data, dict) or "name" not in data:
+        raise StudioError(f"{source}: a preset needs a 'name' key")
+    preset = _build(Preset, data, "", source)
+    preset.source = source
+    return check_preset(preset)
+
+
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def preset_reference(preset: Preset) -> str:
+    """How a project records its preset: the name of a bundled preset, else the file's path."""
+    if preset.source and Path(preset.source).resolve().parent != PRESETS_DIR:
+        return str(Path(preset.source).resolve())
+    return preset.name
+
+
+def load_preset(name_or_path: str | Path) -> Preset:
+    """Load a preset by name (presets/<name>.yaml) or by path to a YAML file."""
+    import yaml  # light, but only needed here
+
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PRESETS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise StudioError(f"preset {str(name_or_path)!r} not found: use one of {', '.join(available_presets())} or a path to a .yaml file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise StudioError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    return preset_from_dict(data, str(path))

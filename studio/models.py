@@ -1,0 +1,192 @@
+"""One lazy, lock-guarded model cache for every stage.
+
+`get_component(preset, name)` returns a model, built on first use and then shared by every session
+and every stage (the only thing sessions share). For the `tiny` backend each component is built in
+code with random weights (studio.tiny_models); for `hub` it is loaded with `from_pretrained` from the
+preset's model ids. When the Hub cannot be reached the error is one sentence naming the model id and
+the presets that work offline.
+
+Stages that need their own modules (CAM, APM, IP-Adapter) register builders with `cached()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable
+
+from studio.config import Preset
+from studio.errors import ModelUnavailableError, StudioError
+
+logger = logging.getLogger(__name__)
+
+_cache: dict[tuple[str, str], Any] = {}
+_lock = threading.RLock()  # re-entrant: a builder may ask for another component
+
+COMPONENTS = (
+    "tokenizer", "text_encoder", "video_unet", "vae", "scheduler", "image_encoder", "image_processor",
+    "refiner_unet", "text_to_image", "llm", "clip",
+)
+
+
+def preset_key(preset: Preset) -> str:
+    """Presets with the same backend and model ids share models."""
+    m = preset.models
+    return "|".join((m.backend, m.dtype, m.device, m.base_video, m.image_encoder, m.refiner, m.text_to_image, m.planner_llm, m.clip_metric))
+
+
+def cached(preset: Preset, name: str, builder: Callable[[], Any]) -> Any:
+    """Return the cached `name` for this preset, building it with `builder()` once."""
+    key = (preset_key(preset), name)
+    with _lock:
+        if key not in _cache:
+            logger.info("building %s for preset %s", name, preset.name)
+            _cache[key] = builder()
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def device_for(preset: Preset) -> "torch.device":  # noqa: F821
+    import torch
+
+    wanted = preset.models.device
+    if wanted == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if wanted == "cuda" and not torch.cuda.is_available():
+        raise StudioError(f"preset {preset.name!r} asks for models.device: cuda but no CUDA GPU is available; use --preset tiny or animatic")
+    return torch.device(wanted)
+
+
+def dtype_for(preset: Preset) -> "torch.dtype":  # noqa: F821
+    import torch
+
+    dtype = getattr(torch, preset.models.dtype)
+    if device_for(preset).type == "cpu" and dtype == torch.float16:
+        return torch.float32  # fp16 kernels are missing or slow on CPU
+    return dtype
+
+
+def get_component(preset: Preset, name: str) -> Any:
+    """The model `name` (one of COMPONENTS) for this preset, loaded lazily and cached."""
+    if name not in COMPONENTS:
+        raise StudioError(f"unknown model component {name!r} (known: {', '.join(COMPONENTS)})")
+    backend = preset.models.backend
+    if backend == "animatic":
+        raise StudioError(f"preset {preset.name!r} uses the animatic renderer and has no {name} model; use --preset tiny or gpu")
+    builder = _tiny_builder(preset, name) if backend == "tiny" else _hub_builder(preset, name)
+    return cached(preset, name, builder)
+
+
+def _place(module: Any, preset: Preset) -> Any:
+    import torch
+
+    if not hasattr(module, "to"):
+        return module
+    module = module.to(device_for(preset))
+    dtype = dtype_for(preset)
+    # Tiny and fp32 models are built in fp32 already; casting them again only logs a warning.
+    return module if dtype == torch.float32 else module.to(dtype=dtype)
+
+
+def _tiny_builder(preset: Preset, name: str) -> Callable[[], Any]:
+    from studio import tiny_models as tiny
+
+    builders: dict[str, Callable[[], Any]] = {
+        "tokenizer": tiny.clip_tokenizer,
+        "text_encoder": lambda: _place(tiny.clip_text_encoder(len(get_component(preset, "tokenizer"))), preset),
+        "video_unet": lambda: _place(tiny.unet3d(seed_offset=2), preset),
+        "refiner_unet": lambda: _place(tiny.unet3d(seed_offset=12), preset),
+        "vae": lambda: _place(tiny.vae(), preset),
+        "scheduler": tiny.ddim_scheduler,
+        "image_encoder": lambda: _place(tiny.clip_vision(), preset),
+        "image_processor": tiny.clip_image_processor,
+        "text_to_image": lambda: tiny.text_to_image_pipeline().to(device_for(preset)),
+        "llm": tiny.causal_lm,
+        "clip": tiny.clip_model,
+    }
+    return builders[name]
+
+
+def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
+    m = preset.models
+
+    def load(model_id: str, loader: Callable[[], Any]) -> Callable[[], Any]:
+        def build() -> Any:
+            try:
+                return loader()
+            except (OSError, ValueError, ImportError) as error:
+                raise ModelUnavailableError(
+                    f"could not load {model_id!r} for preset {preset.name!r} ({_first_line(error)}); "
+                    "check the network or the Hugging Face cache, or use --preset animatic (offline) or --preset tiny"
+                ) from None
+        return build
+
+    def diffusers_part(cls_name: str, model_id: str, subfolder: str) -> Callable[[], Any]:
+        def loader() -> Any:
+            import diffusers
+
+            cls = getattr(diffusers, cls_name)
+            part = cls.from_pretrained(model_id, subfolder=subfolder, torch_dtype=dtype_for(preset))
+            return _place(part, preset)
+        return load(model_id, loader)
+
+    def transformers_part(cls_name: str, model_id: str, subfolder: str = "", place: bool = True) -> Callable[[], Any]:
+        def loader() -> Any:
+            import transformers
+
+            cls = getattr(transformers, cls_name)
+            kwargs = {"subfolder": subfolder} if subfolder else {}
+            if place:
+                kwargs["dtype"] = dtype_for(preset)
+            part = cls.from_pretrained(model_id, **kwargs)
+            return _place(part, preset) if place else part
+        return load(model_id, loader)
+
+    def scheduler() -> Any:
+        import diffusers
+
+        return diffusers.DDIMScheduler.from_pretrained(m.base_video, subfolder="scheduler")
+
+    def text_to_image() -> Any:
+        import diffusers
+
+        pipe = diffusers.AutoPipelineForText2Image.from_pretrained(m.text_to_image, torch_dtype=dtype_for(preset), safety_checker=None)
+        return pipe.to(device_for(preset))
+
+    def llm() -> tuple[Any, Any]:
+        import transformers
+
+        tokenizer = transformers.AutoTokenizer.from_pretrained(m.planner_llm)
+        model = transformers.AutoModelForCausalLM.from_pretrained(m.planner_llm, dtype=dtype_for(preset))
+        return _place(model, preset).eval(), tokenizer
+
+    def clip() -> tuple[Any, Any]:
+        import transformers
+
+        model = transformers.CLIPModel.from_pretrained(m.clip_metric)
+        processor = transformers.CLIPProcessor.from_pretrained(m.clip_metric)
+        return model.eval(), processor
+
+    builders: dict[str, Callable[[], Any]] = {
+        "tokenizer": transformers_part("CLIPTokenizer", m.base_video, "tokenizer", place=False),
+        "text_encoder": transformers_part("CLIPTextModel", m.base_video, "text_encoder"),
+        "video_unet": diffusers_part("UNet3DConditionModel", m.base_video, "unet"),
+        "refiner_unet": diffusers_part("UNet3DConditionModel", m.refiner, "unet"),
+        "vae": diffusers_part("AutoencoderKL", m.base_video, "vae"),
+        "scheduler": load(m.base_video, scheduler),
+        "image_encoder": transformers_part("CLIPVisionModelWithProjection", m.image_encoder),
+        "image_processor": transformers_part("CLIPImageProcessor", m.image_encoder, place=False),
+        "text_to_image": load(m.text_to_image, text_to_image),
+        "llm": load(m.planner_llm, llm),
+        "clip": load(m.clip_metric, clip),
+    }
+    return builders[name]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]
