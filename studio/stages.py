@@ -39,9 +39,10 @@ def scene_ids_to_make(project: Project, scene_id: str | None) -> list[str]:
 def generate_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, num_chunks: int | None = None,
                      stop=None) -> Iterator:
     """Stage 3: make every scene (or one) chunk by chunk, yielding one event per finished chunk."""
+    project = load_project(project_dir)  # a missing or corrupt project is reported before anything runs
     from studio.streaming.generate import generate_scene
 
-    for current in scene_ids_to_make(load_project(project_dir), scene_id):
+    for current in scene_ids_to_make(project, scene_id):
         if stop is not None and stop.is_set():
             return
         yield from generate_scene(project_dir, preset, current, num_chunks=num_chunks, stop=stop)

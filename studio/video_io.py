@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -109,7 +110,7 @@ def load_frames(path: Path) -> np.ndarray:
             frames = data["frames"]
     except FileNotFoundError:
         raise StudioError(f"chunk file {path} is missing; regenerate that chunk") from None
-    except (OSError, ValueError, KeyError, EOFError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         raise StudioError(f"chunk file {path} is corrupt ({type(error).__name__}); regenerate that chunk") from None
     return check_frames(frames, str(path))
 

@@ -1,0 +1,58 @@
+"""Presets: every bundled file loads; unknown keys and bad values fail loudly, naming the key and the file."""
+
+import pytest
+
+from studio.config import available_presets, load_preset, preset_from_dict, preset_reference
+from studio.errors import StudioError
+
+
+def test_every_bundled_preset_loads():
+    names = available_presets()
+    assert {"tiny", "animatic", "gpu", "zerogpu"} <= set(names)
+    for name in names:
+        preset = load_preset(name)
+        assert preset.name == name
+        assert preset_reference(preset) == name
+
+
+def test_gpu_presets_state_their_memory_and_real_model_ids():
+    gpu = load_preset("gpu")
+    assert gpu.gpu_memory_gb > 0 and gpu.models.backend == "hub"
+    assert gpu.models.base_video == "damo-vilab/text-to-video-ms-1.7b"
+    assert (gpu.streaming.steps, gpu.streaming.guidance, gpu.streaming.eta, gpu.streaming.fps) == (50, 7.5, 1.0, 8)
+    assert load_preset("tiny").gpu_memory_gb == 0
+
+
+def test_unknown_key_names_the_key_and_the_file(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\nstreaming:\n  stepz: 3\n")
+    with pytest.raises(StudioError, match=r"mine.yaml: unknown key streaming\.'stepz'"):
+        load_preset(path)
+    path.write_text("name: mine\ncolour: red\n")
+    with pytest.raises(StudioError, match="unknown key 'colour'"):
+        load_preset(path)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"streaming": {"steps": "many"}}, "streaming.steps must be int"),
+        ({"streaming": {"width": 250}}, "divisible by 8"),
+        ({"refine": {"mode": "fancy"}}, "refine.mode 'fancy'"),
+        ({"models": {"backend": "cloud"}}, "models.backend 'cloud'"),
+        ({"streaming": {"context_frames": 16}}, "context_frames 16"),
+    ],
+)
+def test_bad_values_are_refused(data, message):
+    with pytest.raises(StudioError, match=message):
+        preset_from_dict({"name": "x", **data}, "x.yaml")
+
+
+def test_preset_by_path_and_missing_preset(tmp_path):
+    path = tmp_path / "custom.yaml"
+    path.write_text("name: custom\nstreaming:\n  steps: 4\n")
+    preset = load_preset(str(path))
+    assert preset.streaming.steps == 4 and preset.streaming.guidance == 7.5
+    assert preset_reference(preset) == str(path.resolve())
+    with pytest.raises(StudioError, match="not found: use one of"):
+        load_preset("nope")

@@ -1,0 +1,64 @@
+"""Video and chunk files: h.264 mp4 read back frame for frame; atomic, validated chunk files."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from studio.errors import StudioError
+from studio.project import Chunk, Scene
+from studio.video_io import load_frames, load_scene_frames, read_video, save_frames, write_mp4
+
+
+def gradient_frames(count=12, size=32):
+    x = np.linspace(0, 255, size, dtype=np.float32)
+    frames = [np.stack([np.roll(np.broadcast_to(x, (size, size)), 2 * t, axis=1)] * 3, axis=-1) for t in range(count)]
+    return np.asarray(frames, dtype=np.uint8)
+
+
+def test_mp4_is_h264_yuv420p_with_every_frame(tmp_path):
+    frames = gradient_frames()
+    path = write_mp4(frames, tmp_path / "clip.mp4", fps=8)
+    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                            "stream=codec_name,pix_fmt,nb_read_frames", "-of", "csv=p=0", str(path)],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert probe == "h264,yuv420p,12"
+    back, fps = read_video(path)
+    assert back.shape == frames.shape and fps == 8
+    assert np.abs(back.astype(int) - frames.astype(int)).mean() < 6  # lossy, but close
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_chunk_files_round_trip_exactly_and_refuse_corruption(tmp_path):
+    frames = gradient_frames(8)
+    path = save_frames(frames, tmp_path / "chunk_000.npz")
+    assert np.array_equal(load_frames(path), frames)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(StudioError, match="corrupt"):
+        load_frames(path)
+    with pytest.raises(StudioError, match="missing"):
+        load_frames(tmp_path / "chunk_009.npz")
+    with pytest.raises(StudioError, match="uint8"):
+        save_frames(frames.astype(np.float32), tmp_path / "x.npz")
+
+
+def test_scene_frames_concatenate_ready_chunks_only(tmp_path):
+    first, second, third = gradient_frames(16), gradient_frames(8), gradient_frames(8)
+    for index, frames in enumerate((first, second, third)):
+        save_frames(frames, tmp_path / f"chunk_{index:03d}.npz")
+    chunks = [Chunk(index=i, seed=i, prompt="p", frames=f"chunk_{i:03d}.npz") for i in range(3)]
+    scene = Scene(id="s", title="s", event="e", chunks=chunks)
+    assert load_scene_frames(tmp_path, scene).shape[0] == 32
+    chunks[2].status = "stale"
+    assert load_scene_frames(tmp_path, scene).shape[0] == 24
+    with pytest.raises(StudioError, match="no finished chunks"):
+        load_scene_frames(tmp_path, Scene(id="t", title="t", event="e"))
+
+
+def test_not_a_video_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "notes.mp4"
+    bogus.write_text("hello")
+    with pytest.raises(StudioError, match="not a readable video"):
+        read_video(bogus)
+    with pytest.raises(StudioError, match="does not exist"):
+        read_video(tmp_path / "missing.mp4")
