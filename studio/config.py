@@ -14,15 +14,17 @@ from typing import Any
 from studio.errors import StudioError
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
-BACKENDS = ("tiny", "hub", "animatic")
+BACKENDS = ("tiny", "hub", "animatic", "random")
 
 
 @dataclass
 class ModelsConfig:
     """Which weights each stage uses. `backend` picks how they are made:
-    tiny = built in code with random weights (tests, CI); hub = from_pretrained; animatic = no models."""
+    tiny = built in code with random weights (tests, CI); hub = from_pretrained; animatic = no models;
+    random = real-size architectures with random weights (the benchmark, where the Hub is out of reach)."""
 
     backend: str = "animatic"
+    architecture: str = "full"  # random backend only: full (ModelScope size) | small (CPU benchmark)
     dtype: str = "float32"  # float32 | bfloat16 | float16
     device: str = "auto"  # auto | cpu | cuda
     base_video: str = "damo-vilab/text-to-video-ms-1.7b"  # UNet3D, VAE, CLIP text encoder
@@ -162,6 +164,8 @@ def check_preset(preset: Preset) -> Preset:
     where = preset.source or preset.name
     if preset.models.backend not in BACKENDS:
         raise StudioError(f"{where}: models.backend {preset.models.backend!r} must be one of {', '.join(BACKENDS)}")
+    if preset.models.architecture not in ("full", "small"):
+        raise StudioError(f"{where}: models.architecture {preset.models.architecture!r} must be full or small")
     if preset.models.dtype not in ("float32", "bfloat16", "float16"):
         raise StudioError(f"{where}: models.dtype {preset.models.dtype!r} must be float32, bfloat16 or float16")
     s = preset.streaming

@@ -32,7 +32,7 @@ COMPONENTS = (
 def preset_key(preset: Preset) -> str:
     """Presets with the same backend and model ids share models."""
     m = preset.models
-    return "|".join((m.backend, m.dtype, m.device, m.base_video, m.image_encoder, m.refiner, m.text_to_image, m.planner_llm, m.clip_metric))
+    return "|".join((m.backend, m.architecture, m.dtype, m.device, m.base_video, m.image_encoder, m.refiner, m.text_to_image, m.planner_llm, m.clip_metric))
 
 
 def cached(preset: Preset, name: str, builder: Callable[[], Any]) -> Any:
@@ -77,7 +77,12 @@ def get_component(preset: Preset, name: str) -> Any:
     backend = preset.models.backend
     if backend == "animatic":
         raise StudioError(f"preset {preset.name!r} uses the animatic renderer and has no {name} model; use --preset tiny or gpu")
-    builder = _tiny_builder(preset, name) if backend == "tiny" else _hub_builder(preset, name)
+    if backend == "tiny":
+        builder = _tiny_builder(preset, name)
+    elif backend == "random":
+        builder = _random_builder(preset, name)
+    else:
+        builder = _hub_builder(preset, name)
     return cached(preset, name, builder)
 
 
@@ -108,6 +113,31 @@ def _tiny_builder(preset: Preset, name: str) -> Callable[[], Any]:
         "llm": tiny.causal_lm,
         "clip": tiny.clip_model,
     }
+    return builders[name]
+
+
+def _random_builder(preset: Preset, name: str) -> Callable[[], Any]:
+    """Real-size architectures with random weights: the video stages only (see studio.random_models)."""
+    from studio import random_models as rnd
+    from studio import tiny_models as tiny
+
+    arch = preset.models.architecture
+
+    def real(build: Callable[[str], Any], seed: int) -> Callable[[], Any]:
+        return lambda: rnd.materialise(build(arch), device_for(preset), dtype_for(preset), seed=seed)
+
+    builders: dict[str, Callable[[], Any]] = {
+        "tokenizer": tiny.clip_tokenizer,  # token ids are all that matter for speed
+        "text_encoder": real(rnd.text_encoder, 1),
+        "video_unet": real(rnd.unet3d, 2),
+        "refiner_unet": real(rnd.unet3d, 12),
+        "vae": real(rnd.vae, 3),
+        "scheduler": tiny.ddim_scheduler,
+        "image_encoder": real(rnd.image_encoder, 4),
+        "image_processor": rnd.image_processor,
+    }
+    if name not in builders:
+        raise StudioError(f"preset {preset.name!r} (random backend) has no {name} model; it is for `studio bench` only")
     return builders[name]
 
 
