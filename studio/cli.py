@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     refs.add_argument("project", type=Path, help="project folder")
     refs.add_argument("--entity", default=None, help="regenerate only this entity's reference")
     refs.add_argument("--seed", type=int, default=None, help="seed for the regenerated reference")
+    refs.add_argument("--approve", action="store_true",
+                      help="approve the references as they are made (scene images use approved references only)")
     _add_preset(refs)
 
     generate = commands.add_parser("generate", help="Stage 3: make the scenes chunk by chunk (resumes)")
@@ -170,9 +172,13 @@ def cmd_refs(args: argparse.Namespace) -> int:
     from studio.references import make_references
 
     preset = resolve_preset(args.preset, args.project)
-    project = make_references(args.project, preset, entity_id=args.entity, seed=args.seed, progress=tqdm_progress("refs"))
+    project = make_references(args.project, preset, entity_id=args.entity, seed=args.seed, approve=args.approve,
+                               progress=tqdm_progress("refs"))
     made = sum(1 for e in project.script.entities if e.ref_image) + sum(1 for s in project.script.scenes if s.scene_image)
+    pending = [e.id for e in project.script.entities if e.status == "pending"]
     print(f"{made} reference and scene images in {args.project}")
+    if pending:
+        print(f"pending approval: {', '.join(pending)} (approve in the References tab, or run refs --approve)")
     return 0
 
 
