@@ -52,10 +52,8 @@ def map_camera(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     text = re.sub(r"[\s_]+", " ", value.strip().lower()).replace("-", " ")
-    text = re.sub(r"\b(the |camera |slow(ly)? |fast |quick(ly)? |gentle |gently |shot$)", "", text).strip()
-    if text in CAMERA_MOVES:
-        return text
-    compact = text.replace(" to the ", " ").replace(" towards ", " ").replace(" toward ", " ")
+    text = re.sub(r"\b(?:to|towards?) (?:the )?(left|right)\b", r"\1", text)  # 'pan to the left' -> 'pan left'
+    compact = re.sub(r"\b(the |camera |slow(ly)? |fast |quick(ly)? |gentle |gently |shot$)", "", text).strip()
     if compact in CAMERA_MOVES:
         return compact
     candidates = {**{move: move for move in CAMERA_MOVES}, **CAMERA_SYNONYMS}
@@ -90,15 +88,17 @@ def parse_json_text(text: Any) -> Any:
         body = fenced.group(1).strip()
     try:
         return json.loads(body)
-    except json.JSONDecodeError:
-        pass
+    except json.JSONDecodeError as error:
+        first_error = error
     start, end = body.find("{"), body.rfind("}")
     if start != -1 and end > start:
         try:
             return json.loads(body[start:end + 1])
         except json.JSONDecodeError as error:
-            raise ValidationError(f"the planner's answer is not valid JSON ({error.msg} at character {error.pos})") from None
-    raise ValidationError(f"the planner's answer is not JSON: {body[:60]!r}")
+            first_error = error
+    if start == -1:
+        raise ValidationError(f"the planner's answer is not JSON: {body[:60]!r}")
+    raise ValidationError(f"the planner's answer is not valid JSON ({first_error.msg} at character {first_error.pos})")
 
 
 def _first(data: dict, keys: tuple[str, ...], default: Any = None) -> Any:
@@ -123,9 +123,16 @@ def prompt_sentences(prompt: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?;])\s+", prompt) if s.strip()]
 
 
+_TITLE_TAIL = {"a", "an", "the", "in", "on", "at", "to", "of", "and", "with", "into", "over", "through", "across",
+               "his", "her", "its", "their", "as", "for", "from", "by", "while", "then"}
+
+
 def _title_from(event: str) -> str:
     words = re.sub(r"^(a|an|the)\s+", "", event.strip(" ."), flags=re.IGNORECASE).split()
-    title = " ".join(words[:5]).rstrip(",;:")
+    words = words[:5]
+    while len(words) > 1 and words[-1].lower().strip(",;:") in _TITLE_TAIL:  # no 'Fox wakes up in'
+        words.pop()
+    title = " ".join(words).rstrip(",;:")
     return (title[:1].upper() + title[1:])[:MAX_TITLE_CHARS]
 
 

@@ -121,3 +121,54 @@ def describe_schema_for_prompt() -> str:
         "List every character or object that appears in two or more scenes as one entity and use the same id "
         "in each of those scenes. No text outside the JSON."
     )
+
+
+def _compact_string_chars(max_new_tokens: int, scenes: int, entities: int) -> int:
+    """Characters per string so that the longest answer with this many scenes and entities fits the budget."""
+    import json
+
+    camera_chars = max(len(move) for move in CAMERA_MOVES)
+    empty_scene = {"title": "", "event": "", "entity_ids": [], "background": "", "camera": "x" * camera_chars,
+                   "n_chunks": MAX_CHUNKS_PER_SCENE}
+    empty_entity = {"id": "", "name": "", "description": ""}
+    punctuation = len(json.dumps({"entities": [empty_entity] * entities, "scenes": [empty_scene] * scenes},
+                                 separators=(",", ":")))
+    punctuation += scenes * entities * len('"",')  # the quotes and commas of each scene's entity ids
+    strings = scenes * (3 + entities) + entities * 3
+    return (max_new_tokens - punctuation - 2) // (4 * strings)  # 2: the end-of-text token and a margin
+
+
+def compact_script_schema(max_new_tokens: int, num_scenes: int | None = None) -> dict[str, Any]:
+    """A schema whose longest possible answer fits in `max_new_tokens` tokens, for a retry after a cut-off.
+
+    A token holds at least one byte and a character at most four, so strings get
+    (budget left after the JSON punctuation) / (4 x number of strings) characters each. Optional
+    fields are left out. It asks for `num_scenes` scenes (else one) and up to two entities, fewer when
+    they do not fit (repair then splits scenes up to `num_scenes`).
+    """
+    wanted = num_scenes or 1
+    candidates = [(s, e) for s in range(wanted, 0, -1) for e in (min(2, s), 1, 0) if e <= s]
+    for scenes, entities in candidates:
+        chars = _compact_string_chars(max_new_tokens, scenes, entities)
+        if chars >= 4 or (scenes, entities) == (1, 0) and chars >= 1:
+            break
+    else:
+        from studio.errors import StudioError
+
+        raise StudioError(f"planning.max_new_tokens {max_new_tokens} is too small for even one scene; raise it")
+    text = {"type": "string", "maxLength": chars}
+    entity_id = {"type": "string", "pattern": f"^[a-z0-9][a-z0-9-]{{0,{max(0, chars - 1)}}}$"}
+    entity = {"type": "object", "additionalProperties": False, "required": ["id", "name", "description"],
+              "properties": {"id": entity_id, "name": dict(text, minLength=1), "description": text}}
+    scene_properties = {
+        "title": text, "event": dict(text, minLength=1),
+        "entity_ids": {"type": "array", "items": entity_id, "maxItems": entities},
+        "background": text, "camera": SCENE_SCHEMA["properties"]["camera"],
+        "n_chunks": SCENE_SCHEMA["properties"]["n_chunks"],
+    }
+    scene = {"type": "object", "additionalProperties": False, "required": list(scene_properties), "properties": scene_properties}
+    return {
+        "type": "object", "additionalProperties": False, "required": ["entities", "scenes"],
+        "properties": {"entities": {"type": "array", "items": entity, "maxItems": entities},
+                       "scenes": {"type": "array", "items": scene, "minItems": scenes, "maxItems": scenes}},
+    }
