@@ -135,3 +135,34 @@ def load_scene_frames(project_dir: Path, scene, *, only_ready: bool = True) -> n
     if not parts:
         raise StudioError(f"scene {scene.id!r} has no finished chunks yet; run `generate` first")
     return np.concatenate(parts)  # (T, H, W, 3)
+
+
+def concat_mp4(segments: list[Path], path: Path) -> Path:
+    """Join mp4 segments written by `write_mp4` (same size, fps and codec) without re-encoding.
+
+    A stream copy costs a file copy, not an encode, so updating a scene's draft after each chunk
+    stays cheap however long the scene gets (the time per chunk does not grow with the chunk count).
+    """
+    import subprocess
+
+    import imageio_ffmpeg
+
+    if not segments:
+        raise StudioError("no video segments to join")
+    path = Path(path)
+    tmp = _temp_beside(path, ".mp4")
+    listing = _temp_beside(path, ".txt")
+    try:
+        # The concat demuxer reads a list file; quote paths so odd characters cannot break it.
+        listing.write_text("".join(f"file '{str(Path(s).resolve()).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n"
+                                   for s in segments), encoding="utf-8")
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
+                   "-c", "copy", "-movflags", "+faststart", str(tmp)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise StudioError(f"could not join {len(segments)} video segments into {path.name} ({result.stderr.strip()[:160]})")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        listing.unlink(missing_ok=True)
+    return path

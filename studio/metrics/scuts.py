@@ -37,6 +37,10 @@ def scene_boundaries(path: Path, min_scene_len: int) -> list[tuple[int, int]]:
     """The (start, end) frame numbers of the scenes the detector finds in the video at `path`."""
     from scenedetect import AdaptiveDetector, detect
 
+    # PySceneDetect logs "Detecting scenes..." at INFO on its own logger; keep it out of reports.
+    scenedetect_logger = logging.getLogger("pyscenedetect")
+    if not logger.isEnabledFor(logging.DEBUG) and scenedetect_logger.level <= logging.INFO:
+        scenedetect_logger.setLevel(logging.WARNING)
     try:
         scenes = detect(str(path), AdaptiveDetector(min_scene_len=min_scene_len), show_progress=False)
     except Exception as error:  # noqa: BLE001 - the backend raises several kinds; the user needs one line

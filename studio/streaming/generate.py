@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
 from studio.project import Chunk, Project, ProjectPaths, Scene, atomic_write_bytes, load_project, save_project
-from studio.video_io import check_frames, load_frames, save_frames, write_mp4
+from studio.video_io import check_frames, concat_mp4, load_frames, save_frames, write_mp4
 
 logger = logging.getLogger(__name__)
 
@@ -263,34 +262,11 @@ def _save_png(frame: np.ndarray, path: Path) -> None:
 
 
 def _write_draft(paths: ProjectPaths, scene: Scene, path: Path, fps: int) -> None:
-    """draft.mp4 = every ready chunk in order, streamed chunk by chunk into ffmpeg (bounded memory)."""
-    import tempfile
-
-    import imageio_ffmpeg
-
-    ready = []
+    """draft.mp4 = the preview segments of every ready chunk in order, joined without re-encoding."""
+    segments = []
     for chunk in scene.chunks:
-        if chunk.status != "ready" or not chunk.frames:
+        if chunk.status != "ready" or not chunk.preview:
             break
-        ready.append(paths.absolute(chunk.frames))
-    if not ready:
-        return
-    first = load_frames(ready[0])
-    height, width = first.shape[1] - first.shape[1] % 2, first.shape[2] - first.shape[2] % 2
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".mp4", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=8,
-            macro_block_size=1, ffmpeg_log_level="error", output_params=["-movflags", "+faststart"],
-        )
-        writer.send(None)
-        for index, chunk_path in enumerate(ready):
-            frames = first if index == 0 else load_frames(chunk_path)
-            for frame in frames[:, :height, :width]:
-                writer.send(np.ascontiguousarray(frame))
-        writer.close()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        segments.append(paths.absolute(chunk.preview))
+    if segments:
+        concat_mp4(segments, path)

@@ -1,0 +1,134 @@
+"""Project archives: the round trip, and every way a hostile zip is refused with nothing written."""
+
+from __future__ import annotations
+
+import json
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+
+from studio.archive import export_archive, import_archive
+from studio.errors import StudioError
+from studio.project import Chunk, Scene, Script, load_project, new_project, project_to_dict, save_project
+from studio.video_io import load_frames, save_frames
+
+
+def make_project(root, project_id="fox"):
+    project_dir = root / project_id
+    frames = np.arange(16 * 8 * 8 * 3, dtype=np.uint32).reshape(16, 8, 8, 3).astype(np.uint8)
+    save_frames(frames, project_dir / "scenes" / "a" / "chunk_000.npz")
+    scene = Scene(id="a", title="A", event="e", chunks=[Chunk(index=0, seed=1, prompt="p", frames="scenes/a/chunk_000.npz")])
+    save_project(new_project(project_id, "tiny", Script(prompt="p", scenes=[scene])), project_dir)
+    save_project(load_project(project_dir), project_dir)  # leaves a project.json.bak, which must not travel
+    (project_dir / "scenes" / "a" / ".chunk_001.abc.npz").write_bytes(b"half written")  # a temp file
+    return project_dir
+
+
+def project_json(project_id="evil") -> str:
+    return json.dumps(project_to_dict(new_project(project_id, "tiny", Script(prompt="p"))))
+
+
+def hostile_zip(path, members: dict[str, bytes], *, with_project=True, link: str | None = None):
+    with zipfile.ZipFile(path, "w") as archive:
+        if with_project:
+            archive.writestr("project.json", project_json())
+        for name, data in members.items():
+            archive.writestr(name, data)
+        if link is not None:
+            info = zipfile.ZipInfo(link)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, "/etc/passwd")
+    return path
+
+
+def test_round_trip_keeps_project_and_media(tmp_path):
+    project_dir = make_project(tmp_path / "a")
+    zip_path = export_archive(project_dir, tmp_path / "fox.zip")
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert sorted(names) == ["project.json", "scenes/a/chunk_000.npz"]
+    imported = import_archive(zip_path, tmp_path / "b")
+    assert load_project(imported) == load_project(project_dir)
+    assert np.array_equal(load_frames(imported / "scenes/a/chunk_000.npz"), load_frames(project_dir / "scenes/a/chunk_000.npz"))
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "scenes/../../evil.txt", "/tmp/evil.txt", "C:/evil.txt", "..\\evil.txt"])
+def test_zip_slip_is_refused_and_nothing_is_written(tmp_path, name):
+    root = tmp_path / "projects"
+    zip_path = hostile_zip(tmp_path / "evil.zip", {name: b"pwned"})
+    with pytest.raises(StudioError, match="refused") as error:
+        import_archive(zip_path, root)
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "evil.txt").exists()
+    assert not root.exists() or list(root.iterdir()) == []
+
+
+def test_links_are_refused(tmp_path):
+    zip_path = hostile_zip(tmp_path / "link.zip", {}, link="scenes/a/chunk_000.npz")
+    with pytest.raises(StudioError, match="is a link"):
+        import_archive(zip_path, tmp_path / "projects")
+
+
+def test_too_many_and_too_large_members_are_refused(tmp_path, monkeypatch):
+    import studio.archive as archive_module
+
+    zip_path = hostile_zip(tmp_path / "many.zip", {f"scenes/a/{i}.bin": b"x" for i in range(5)})
+    monkeypatch.setattr(archive_module, "MAX_MEMBERS", 4)
+    with pytest.raises(StudioError, match="6 members; the limit is 4"):
+        import_archive(zip_path, tmp_path / "projects")
+    monkeypatch.setattr(archive_module, "MAX_MEMBERS", 100)
+    monkeypatch.setattr(archive_module, "MAX_MEMBER_BYTES", 1000)
+    big = hostile_zip(tmp_path / "big.zip", {"scenes/a/big.bin": bytes(5000)})  # deflates to a few bytes
+    with pytest.raises(StudioError, match="5000 bytes; the limit is 1000"):
+        import_archive(big, tmp_path / "projects")
+    assert not (tmp_path / "projects").exists() or not list((tmp_path / "projects").iterdir())
+
+
+def test_a_member_larger_than_its_header_is_refused(tmp_path):
+    zip_path = hostile_zip(tmp_path / "liar.zip", {"scenes/a/data.bin": bytes(4000)})
+    # Shrink the declared size in both headers: the bytes read must still be counted.
+    raw = bytearray(zip_path.read_bytes())
+    with zipfile.ZipFile(zip_path) as archive:
+        info = archive.getinfo("scenes/a/data.bin")
+    for offset in (info.header_offset + 22, raw.rfind(b"PK\x01\x02", 0, len(raw)) + 24):
+        assert int.from_bytes(raw[offset : offset + 4], "little") == 4000
+        raw[offset : offset + 4] = (100).to_bytes(4, "little")
+    zip_path.write_bytes(bytes(raw))
+    with pytest.raises(StudioError, match="refused"):
+        import_archive(zip_path, tmp_path / "projects")
+    assert not (tmp_path / "projects" / "evil").exists()
+
+
+def test_bad_project_json_is_refused(tmp_path):
+    missing = hostile_zip(tmp_path / "none.zip", {"scenes/a/x.bin": b"1"}, with_project=False)
+    with pytest.raises(StudioError, match="no project.json"):
+        import_archive(missing, tmp_path / "projects")
+    data = json.loads(project_json())
+    data["final"] = "../../etc/passwd"
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("project.json", json.dumps(data))
+    with pytest.raises(StudioError, match="project.final"):
+        import_archive(bad, tmp_path / "projects")
+    with pytest.raises(StudioError, match="project id"):
+        import_archive(hostile_zip(tmp_path / "ok.zip", {}), tmp_path / "projects", project_id="../up")
+    (tmp_path / "text.zip").write_text("not a zip")
+    with pytest.raises(StudioError, match="not a zip archive"):
+        import_archive(tmp_path / "text.zip", tmp_path / "projects")
+
+
+def test_existing_project_is_kept_unless_overwrite(tmp_path):
+    root = tmp_path / "projects"
+    project_dir = make_project(root)
+    zip_path = export_archive(project_dir, tmp_path / "fox.zip")
+    marker = project_dir / "entities" / "mine.png"
+    marker.parent.mkdir()
+    marker.write_bytes(b"keep me")
+    with pytest.raises(StudioError, match="already exists"):
+        import_archive(zip_path, root)
+    assert marker.read_bytes() == b"keep me"
+    assert import_archive(zip_path, root, overwrite=True) == project_dir.resolve()
+    assert not marker.exists()
+    assert load_project(project_dir).id == "fox"
+    assert sorted(p.name for p in root.iterdir()) == ["fox"]  # no staging folders left behind
