@@ -140,5 +140,7 @@ def merge_windows(window_values: "torch.Tensor", ranges: list[tuple[int, int]], 
     frames = []
     for frame, source in enumerate(sources.tolist()):
         local = frame - int(starts[source])
+        if not 0 <= local < window_values.shape[dim]:
+            raise ValidationError(f"frame {frame} is not inside window {source} {ranges[source]}")
         frames.append(per_window[source].narrow(dim, local, 1))  # (B, C, 1, H, W)
     return torch.cat(frames, dim=dim)  # (B, C, T, H, W)

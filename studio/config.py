@@ -85,7 +85,8 @@ class StreamingConfig:
     use_cam: bool = True
     use_apm: bool = True
     apm_tokens: int = 16
-    compile: bool = False  # torch.compile the denoising step (GPU)
+    batched_guidance: bool = True  # both guidance branches in one forward (False: two forwards, the naive way)
+    compile: bool = False  # torch.compile the denoising step (GPU; the first chunk pays the compile time)
     vae_slicing: bool = True
 
 
