@@ -57,7 +57,7 @@ def refine_project(project_dir: Path, preset: Preset, *, scene_id: str | None = 
     project = load_project(project_dir)
     ids = scene_ids_to_make(project, scene_id)
     if scene_id is None:
-        ids = [s for s in ids if project.script.scene(s).draft]
+        ids = [s for s in ids if any(c.status == "ready" for c in project.script.scene(s).chunks)]
         if not ids:
             raise StudioError("no scene has a draft yet; run `generate` first")
     for current in ids:

@@ -68,21 +68,28 @@ def unet3d(seed_offset: int = 2) -> Any:
     from diffusers import UNet3DConditionModel
 
     _seeded(seed_offset)
-    return UNet3DConditionModel(
+    unet = UNet3DConditionModel(
         block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
         down_block_types=("CrossAttnDownBlock3D", "DownBlock3D"), up_block_types=("UpBlock3D", "CrossAttnUpBlock3D"),
         cross_attention_dim=TEXT_DIM, attention_head_dim=8, norm_num_groups=8,
     ).eval()
+    # diffusers zero-initialises the last conv of every temporal conv layer (an identity until trained);
+    # small random weights there make neighbouring frames interact, as in a trained model.
+    with torch.no_grad():
+        for name, module in unet.named_modules():
+            if ".temp_convs." in name and name.endswith("conv4.3"):
+                module.weight.normal_(0.0, 0.02)
+    return unet
 
 
 def vae() -> Any:
-    """A two-level VAE: downsamples by 2 (the real one by 8)."""
+    """A three-level VAE: downsamples by 4 (the real one by 8), so 32x32 frames are 8x8 latents."""
     from diffusers import AutoencoderKL
 
     _seeded(3)
     return AutoencoderKL(
-        block_out_channels=(16, 32), in_channels=3, out_channels=3,
-        down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"), up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
+        block_out_channels=(16, 32, 32), in_channels=3, out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
         latent_channels=4, sample_size=32, norm_num_groups=8,
     ).eval()
 

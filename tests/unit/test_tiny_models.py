@@ -22,10 +22,10 @@ def test_video_unet_vae_and_image_encoder(tiny_preset):
     unet = models.get_component(tiny_preset, "video_unet")
     vae = models.get_component(tiny_preset, "vae")
     with torch.no_grad():
-        latents = vae.encode(torch.zeros(2, 3, 32, 32)).latent_dist.mean  # (F, 4, 16, 16)
+        latents = vae.encode(torch.zeros(2, 3, 32, 32)).latent_dist.mean  # (F, 4, 8, 8)
         out = unet(torch.randn(1, 4, 16, 16, 16), 10, encoder_hidden_states=torch.randn(1, 77, 32)).sample
         image = models.get_component(tiny_preset, "image_encoder")(pixel_values=torch.zeros(1, 3, 32, 32)).image_embeds
-    assert latents.shape == (2, 4, 16, 16)
+    assert latents.shape == (2, 4, 8, 8)
     assert out.shape == (1, 4, 16, 16, 16) and torch.isfinite(out).all()
     assert image.shape == (1, 32)
     # The refiner is a separate UNet3D with its own weights.
