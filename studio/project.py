@@ -366,6 +366,21 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def remove_temp_files(folder: Path) -> list[str]:
+    """Delete the temporary files a killed run left in `folder` (ours all start with a dot).
+
+    Call it only where no other writer is active (the start of a run on that folder).
+    """
+    removed = []
+    folder = Path(folder)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.name.startswith(".") and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+    return removed
+
+
 def save_project(project: Project, project_dir: Path) -> Path:
     """Write project.json atomically; the previous good copy is kept as project.json.bak."""
     project_dir = Path(project_dir)

@@ -24,7 +24,9 @@ import numpy as np
 
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
-from studio.project import Chunk, Project, ProjectPaths, Scene, atomic_write_bytes, load_project, save_project
+from studio.project import (
+    Chunk, Project, ProjectPaths, Scene, atomic_write_bytes, load_project, remove_temp_files, save_project,
+)
 from studio.video_io import check_frames, concat_mp4, load_frames, save_frames, write_mp4
 
 logger = logging.getLogger(__name__)
@@ -123,6 +125,9 @@ class _ChunkMaker:
         self.project = project
         self.scene = scene
         self.paths = ProjectPaths(project_dir)
+        swept = remove_temp_files(self.paths.scene_dir(scene.id))  # left by a run that was killed mid-write
+        if swept:
+            logger.info("removed %d temporary files of an interrupted run in scene %s", len(swept), scene.id)
         s = preset.streaming
         self.context_count = s.context_frames
         self.size = (s.height, s.width)

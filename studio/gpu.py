@@ -1,0 +1,43 @@
+"""The Hugging Face ZeroGPU shim: `@gpu_entry(duration=...)` on the functions that use the GPU.
+
+On a ZeroGPU Space (env SPACES_ZERO_GPU == "true", the same test Gradio makes) the decorator is
+`spaces.GPU(duration=...)`, which attaches a GPU slice for the length of each call. Everywhere else —
+a laptop, a dedicated GPU, CI — it returns the function unchanged, so `spaces` need not be installed
+and nothing is patched at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Callable, TypeVar
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# ZeroGPU's own default budget per call; a caller passes more for long work (or a callable of the
+# call's arguments that returns seconds).
+DEFAULT_DURATION_SECONDS = 60
+
+
+def on_zero_gpu() -> bool:
+    """True on a Hugging Face ZeroGPU Space."""
+    return os.environ.get("SPACES_ZERO_GPU") == "true"
+
+
+def gpu_entry(duration: int | float | Callable[..., float] = DEFAULT_DURATION_SECONDS) -> Callable[[F], F]:
+    """Decorate a GPU entry point: `spaces.GPU(duration=...)` on ZeroGPU, a no-op elsewhere."""
+
+    def decorate(function: F) -> F:
+        if not on_zero_gpu():
+            return function
+        try:
+            import spaces  # only present on Spaces; imported here so nothing happens at import
+        except ImportError:
+            logger.warning("SPACES_ZERO_GPU is set but the `spaces` package is missing; %s runs without a GPU slice",
+                           getattr(function, "__qualname__", function))
+            return function
+        return spaces.GPU(duration=duration)(function)
+
+    return decorate

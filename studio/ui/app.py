@@ -1,0 +1,128 @@
+"""build_app: the studio's page — a header, the project bar and five tabs over the five stages."""
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+
+from studio.config import Preset
+from studio.ui import export_tab, generate_tab, references_tab, refine_tab, script_tab
+from studio.ui.handlers import Handlers
+from studio.ui.state import SessionState, Workspace
+from studio.ui.theme import ASSETS_DIR, load_css, load_examples, studio_theme
+
+logger = logging.getLogger(__name__)
+
+GPU_CONCURRENCY_ID = "gpu"  # one lock for every event that runs a model
+MAX_UPLOAD_SIZE = "20mb"
+
+
+def header_html(preset: Preset, reason: str = "") -> str:
+    import html
+
+    reason_text = f" <span class='preset-reason'>({html.escape(reason)})</span>" if reason else ""
+    return (
+        "<div class='studio-header'><div class='studio-title'><span class='logo'>◼▶</span> StreamStudio"
+        "<span class='studio-sub'>one prompt → a long, multi-scene video</span></div>"
+        f"<div class='preset-badge preset-{html.escape(preset.name)}'>preset <b>{html.escape(preset.name)}</b>{reason_text}"
+        f"<div class='preset-desc'>{html.escape(preset.description)}</div></div></div>"
+    )
+
+
+def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset_reason: str = "") -> gr.Blocks:
+    """The Gradio Blocks of the studio for one preset; launch it with `launch_options(demo)`."""
+    workspace = Workspace(projects_root)
+    removed = workspace.cleanup_stale_sessions()
+    if removed:
+        logger.info("removed %d stale session folders", removed)
+    handlers = Handlers(preset, workspace)
+
+    def forget_session(state: SessionState) -> None:
+        # gr.State's delete callback: the session ended (closed tab or expired state).
+        if state is not None and state.session_hash:
+            state.stop.set()
+            workspace.cleanup_session(state.session_hash)
+
+    with gr.Blocks(title="StreamStudio", analytics_enabled=False) as demo:
+        ui = SimpleNamespace(handlers=handlers, preset=preset, examples=load_examples(), demo_load=demo.load)
+        ui.session = gr.State(SessionState(), delete_callback=forget_session)
+        # Every event that runs a model shares one lock: one GPU, one job at a time.
+        ui.gpu = {"concurrency_id": GPU_CONCURRENCY_ID, "concurrency_limit": 1}
+        gr.HTML(header_html(preset, preset_reason), elem_id="studio-header")
+        with gr.Row(equal_height=True, elem_classes=["project-bar"]):
+            ui.project_id = gr.Textbox(label="Project id", placeholder="planned projects get an id; type a saved one to open it",
+                                       scale=3, elem_id="project-id", max_length=64)
+            ui.open_btn = gr.Button("Open", scale=1, size="md")
+            ui.save_name = gr.Textbox(label="Save as", placeholder="name (default: the id)", scale=2, max_length=64)
+            ui.save_btn = gr.Button("Save", scale=1, variant="secondary")
+            ui.import_btn = gr.UploadButton("Import .zip", file_types=[".zip"], scale=1)
+        ui.summary = gr.Markdown("No project yet: write a prompt below and press **Plan**.", elem_id="project-summary")
+        ui.summary_refresh = dict(fn=handlers.summary, inputs=[ui.project_id], outputs=[ui.summary],
+                                  api_visibility="private", show_progress="hidden")
+        ui.refresh = {}  # filled once every tab exists (it updates all of them)
+        with gr.Tabs(elem_id="stage-tabs") as ui.tabs:
+            with gr.Tab("1 · Script", id="script"):
+                script_tab.build(ui)
+            with gr.Tab("2 · References", id="references"):
+                references_tab.build(ui)
+            with gr.Tab("3 · Generate", id="generate"):
+                generate_tab.build(ui)
+            with gr.Tab("4 · Refine", id="refine"):
+                refine_tab.build(ui)
+            with gr.Tab("5 · Export", id="export"):
+                export_tab.build(ui)
+        _wire_project_bar(ui, handlers)
+        ui.stop_btn.click(handlers.stop, inputs=[ui.session], outputs=[ui.gen_msg], api_visibility="private",
+                          cancels=[ui.gen_event, ui.continue_event, ui.regen_event], queue=False)
+        ui.refine_stop_btn.click(handlers.stop, inputs=[ui.session], outputs=[ui.refine_msg], api_visibility="private",
+                                 cancels=[ui.refine_event], queue=False)
+
+        def end_session(request: gr.Request) -> None:
+            workspace.cleanup_session(getattr(request, "session_hash", None))
+
+        demo.unload(end_session)
+    demo.studio = SimpleNamespace(ui=ui, workspace=workspace, handlers=handlers, preset=preset)
+    return demo
+
+
+def _wire_project_bar(ui, handlers: Handlers) -> None:
+    refresh_outputs = [ui.summary, ui.prompt, ui.scenes_df, ui.entities_df, ui.cards, ui.scene_gallery, ui.ref_entity,
+                       ui.gen_scene, ui.refine_scene, ui.final_video]
+    scene_views = [
+        dict(fn=handlers.show_scene, inputs=[ui.project_id, ui.gen_scene], outputs=[ui.timeline, ui.timeline_df, ui.draft_video],
+             api_visibility="private", show_progress="hidden"),
+        dict(fn=handlers.show_refine, inputs=[ui.project_id, ui.refine_scene], outputs=[ui.before_video, ui.after_video],
+             api_visibility="private", show_progress="hidden"),
+    ]
+    ui.refresh.update(fn=handlers.refresh, inputs=[ui.project_id], outputs=refresh_outputs, api_visibility="private")
+
+    def chain(event) -> None:
+        follow = event.success(**ui.refresh)
+        for view in scene_views:
+            follow = follow.success(**view)
+
+    chain(ui.open_btn.click(handlers.open_project, inputs=[ui.project_id, ui.session], outputs=[ui.project_id, ui.summary],
+                            api_name="open"))
+    chain(ui.project_id.submit(handlers.open_project, inputs=[ui.project_id, ui.session],
+                               outputs=[ui.project_id, ui.summary], api_visibility="private"))
+    chain(ui.save_btn.click(handlers.save_project, inputs=[ui.project_id, ui.save_name, ui.session],
+                            outputs=[ui.project_id, ui.summary], api_name="save"))
+    chain(ui.import_btn.upload(handlers.import_project, inputs=[ui.import_btn], outputs=[ui.project_id, ui.summary],
+                               api_visibility="private"))
+    # After planning, the other tabs follow the new project too.
+    follow = ui.plan_event.success(**ui.refresh)
+    for view in scene_views:
+        follow = follow.success(**view)
+
+
+def launch_options(demo: gr.Blocks) -> dict:
+    """The launch() arguments that belong to the studio: theme, css, which files may be served, upload size."""
+    workspace = demo.studio.workspace
+    return dict(theme=studio_theme(), css=load_css(), allowed_paths=[str(workspace.root), str(ASSETS_DIR)],
+                max_file_size=MAX_UPLOAD_SIZE, footer_links=["api", "gradio"])
+
+
+def queue(demo: gr.Blocks) -> gr.Blocks:
+    """The queue: light events run side by side; model events go one at a time through GPU_CONCURRENCY_ID."""
+    return demo.queue(max_size=64, default_concurrency_limit=8)

@@ -1,0 +1,21 @@
+"""The Export tab: the final video, per-scene files, the project archive and the metrics."""
+
+import gradio as gr
+
+
+def build(ui) -> None:
+    h = ui.handlers
+    with gr.Row(equal_height=True):
+        ui.with_metrics = gr.Checkbox(label="Measure the video (SCuts, MAWE, CLIP score, seam score)", value=True, scale=3)
+        ui.export_btn = gr.Button("Export", variant="primary", scale=1, elem_id="export-btn")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            ui.final_video = gr.Video(label="Final video", interactive=False, height=360, elem_id="final-video")
+        with gr.Column(scale=2):
+            ui.archive_file = gr.File(label="Project archive (.zip: reopen it with Import)", interactive=False)
+            ui.scene_files = gr.File(label="Scene files", file_count="multiple", interactive=False)
+    ui.metrics = gr.Markdown(elem_classes=["metrics"], elem_id="metrics")
+    ui.plots = gr.Gallery(label="Metric plots", columns=2, height=320, object_fit="contain")
+    ui.export_event = ui.export_btn.click(
+        h.export, inputs=[ui.project_id, ui.with_metrics],
+        outputs=[ui.final_video, ui.scene_files, ui.archive_file, ui.metrics, ui.plots], api_name="export", **ui.gpu)

@@ -1,0 +1,119 @@
+"""Input checks and error handling shared by the handlers: numbers typed in the page, uploads, gr.Error."""
+
+import functools
+import inspect
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import gradio as gr
+
+from studio.errors import StudioError, ValidationError
+
+logger = logging.getLogger("studio.ui.handlers")
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:400] or type(error).__name__
+
+
+def _translate(error: BaseException) -> gr.Error:
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, StudioError):
+        return gr.Error(one_line(error), print_exception=False)
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").startswith("studio."):
+        return gr.Error(f"this stage is not available in this version ({error.name} is missing)", print_exception=False)
+    logger.exception("unexpected error in a handler")
+    return gr.Error(f"internal error ({type(error).__name__}: {one_line(error)[:160]}); details are in the server log",
+                    print_exception=False)
+
+
+def user_errors(function: Callable) -> Callable:
+    """Turn exceptions into one-line gr.Error messages (generators too); never a traceback in the page."""
+    if inspect.isgeneratorfunction(function):
+        @functools.wraps(function)
+        def generator_wrapper(*args, **kwargs):
+            try:
+                yield from function(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - every error must reach the page as one line
+                raise _translate(error) from None
+        return generator_wrapper
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001
+            raise _translate(error) from None
+    return wrapper
+
+
+def parse_count(value: Any, what: str, low: int, high: int) -> int | None:
+    """A whole number typed in the page, or None when empty; out of range or text -> ValidationError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{what} must be a whole number, got {value!r}") from None
+    if number != int(number) or not low <= number <= high:
+        raise ValidationError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
+    return int(number)
+
+
+def parse_seed(value: Any, what: str = "seed") -> int | None:
+    """A seed from the page: empty or -1 means "the recorded / default one" (a number box cannot be empty)."""
+    if value is not None and not (isinstance(value, str) and not value.strip()):
+        try:
+            if float(value) == -1:
+                return None
+        except (TypeError, ValueError):
+            pass
+    return parse_count(value, what, 0, 2**31 - 1)
+
+
+def progress_adapter(progress: Any) -> Callable[[float, str], None]:
+    """The stages' progress callback (fraction, message) drawn by gr.Progress."""
+    def update(fraction: float, message: str = "") -> None:
+        progress(max(0.0, min(1.0, float(fraction))), desc=message or None)
+    return update
+
+
+def check_upload(path: Any, suffixes: tuple[str, ...], what: str) -> Path:
+    if not path:
+        raise ValidationError(f"no {what} was uploaded")
+    path = Path(getattr(path, "name", path))
+    if path.suffix.lower() not in suffixes:
+        raise ValidationError(f"{what} {path.name!r} must be one of {', '.join(suffixes)}")
+    size = path.stat().st_size
+    if size == 0 or size > MAX_UPLOAD_BYTES:
+        raise ValidationError(f"{what} {path.name!r} is {size} bytes; it must be between 1 byte and "
+                              f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    return path
+
+
+def _rows(value: Any) -> list[list]:
+    """Table rows as lists, whatever form the Dataframe sent (pandas, dict, list)."""
+    if value is None:
+        return []
+    if hasattr(value, "values") and hasattr(value, "columns"):  # pandas
+        return [list(row) for row in value.values.tolist()]
+    if isinstance(value, dict):
+        return [list(row) for row in value.get("data", [])]
+    # Empty rows are kept: the tables module skips them and its messages count rows as the page shows them.
+    return [list(row) for row in value]
+
+
+def _walk_values(data: Any):
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _walk_values(value)
+    elif isinstance(data, (list, tuple)):
+        for value in data:
+            yield from _walk_values(value)
+    else:
+        yield data

@@ -1,0 +1,102 @@
+"""What the tabs show, as plain data computed from a Project (no gradio here, so it is easy to test)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from studio.project import Project, ProjectPaths, Scene
+
+TIMELINE_COLUMNS = ["chunk", "status", "seed", "seconds", "prompt"]
+STATUS_LABELS = {"ready": "ready", "stale": "stale", "failed": "failed", "pending": "not made"}
+
+
+def existing(project_dir: Path, relative: str | None) -> str | None:
+    """The absolute path of a project file if it exists (inside the project folder), else None."""
+    if not relative:
+        return None
+    path = ProjectPaths(project_dir).absolute(relative)
+    return str(path) if path.is_file() else None
+
+
+def scene_choices(project: Project) -> list[tuple[str, str]]:
+    """Dropdown choices: (label, scene id)."""
+    return [(f"{i + 1}. {scene.title or scene.id}", scene.id) for i, scene in enumerate(project.script.scenes)]
+
+
+def chunk_states(scene: Scene) -> list[str]:
+    """The status of every planned chunk: the made ones' status, 'pending' for those not made yet."""
+    made = [chunk.status for chunk in scene.chunks]
+    return made + ["pending"] * max(0, scene.n_chunks - len(made))
+
+
+def timeline_rows(scene: Scene) -> list[list]:
+    rows = []
+    for index, status in enumerate(chunk_states(scene)):
+        if index < len(scene.chunks):
+            chunk = scene.chunks[index]
+            rows.append([index, STATUS_LABELS[status], chunk.seed, round(chunk.seconds, 2), chunk.prompt])
+        else:
+            rows.append([index, STATUS_LABELS[status], scene.chunk_seed(index), 0.0, scene.prompt_for_chunk(index)])
+    return rows
+
+
+def timeline_html(scene: Scene | None) -> str:
+    """A strip of chunk cells coloured by status; the legend says what each colour means."""
+    if scene is None:
+        return "<div class='timeline-empty'>No scene selected.</div>"
+    cells = []
+    for index, status in enumerate(chunk_states(scene)):
+        title = f"chunk {index}: {STATUS_LABELS[status]}"
+        cells.append(f"<div class='chunk-cell chunk-{status}' title='{html.escape(title)}'>{index}</div>")
+    counts = {s: 0 for s in STATUS_LABELS}
+    for status in chunk_states(scene):
+        counts[status] += 1
+    legend = " ".join(f"<span class='legend legend-{s}'>{STATUS_LABELS[s]} {n}</span>" for s, n in counts.items() if n)
+    return (f"<div class='timeline'><div class='timeline-cells'>{''.join(cells)}</div>"
+            f"<div class='timeline-legend'>{legend}</div></div>")
+
+
+def entity_cards(project: Project, project_dir: Path) -> list[dict]:
+    """One card per entity: what the References tab draws (plain, JSON-safe values)."""
+    cards = []
+    for entity in project.script.entities:
+        scenes = [s.title or s.id for s in project.script.scenes if entity.id in s.entity_ids]
+        cards.append({
+            "id": entity.id, "name": entity.name, "kind": entity.kind, "description": entity.description,
+            "status": entity.status, "seed": entity.seed, "image": existing(project_dir, entity.ref_image),
+            "scenes": scenes,
+        })
+    return cards
+
+
+def scene_gallery(project: Project, project_dir: Path) -> list[tuple[str, str]]:
+    """(scene image, caption) pairs for the scenes that have an image."""
+    items = []
+    for i, scene in enumerate(project.script.scenes):
+        path = existing(project_dir, scene.scene_image)
+        if path:
+            items.append((path, f"{i + 1}. {scene.title or scene.id}"))
+    return items
+
+
+def scene_files(project: Project, project_dir: Path) -> list[str]:
+    """Every scene's best video (refined, else draft) that exists."""
+    files = []
+    for scene in project.script.scenes:
+        path = existing(project_dir, scene.refined) or existing(project_dir, scene.draft)
+        if path:
+            files.append(path)
+    return files
+
+
+def project_summary(project: Project, saved: bool) -> str:
+    """One line under the project bar: id, counts, progress, whether it is kept after the session."""
+    script = project.script
+    total = sum(s.n_chunks for s in script.scenes)
+    ready = sum(1 for s in script.scenes for c in s.chunks if c.status == "ready")
+    approved = sum(1 for e in script.entities if e.status == "approved")
+    refined = sum(1 for s in script.scenes if s.refined)
+    where = "saved (kept)" if saved else "session only (deleted when you close the tab; press Save to keep it)"
+    return (f"**{html.escape(project.id)}** · {len(script.scenes)} scenes · {approved}/{len(script.entities)} "
+            f"references approved · {ready}/{total} chunks ready · {refined} refined · {where}")
