@@ -1,0 +1,59 @@
+"""The benchmark's machinery on the tiny preset (its figures are not asserted: speed lives in the report)."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from studio.bench import baseline_preset, format_bench, run_bench
+from studio.errors import StudioError
+
+
+@pytest.fixture(scope="module")
+def small(tiny_preset):
+    preset = copy.deepcopy(tiny_preset)
+    preset.streaming.width = preset.streaming.height = 16
+    preset.bench.refine = False
+    return preset
+
+
+def test_report_has_every_field_the_issue_asks_for(small):
+    report = run_bench(small, chunk_counts=[1, 2], steps=1, baseline=True)
+    for key in ("seconds_per_chunk_by_chunks", "peak_rss_mb_by_chunks", "first_chunk_seconds",
+                "first_chunk_seconds_at_25_steps", "model_time_fraction", "flops_per_chunk", "achieved_tflops",
+                "memory_growth_first_to_last", "cold_start_seconds", "parameters"):
+        assert key in report
+    assert set(report["seconds_per_chunk_by_chunks"]) == {"1", "2"}
+    assert [len(v) for v in report["chunk_seconds_by_chunks"].values()] == [1, 2]
+    assert 0 < report["model_time_fraction"] <= 1
+    assert report["flops_per_chunk"] > 0 and report["parameters"]["cam"] > 0
+    assert report["baseline"]["speedup"] > 0
+    assert "baseline (fp32, eager, unbatched guidance)" in format_bench(report)
+
+
+def test_flop_count_grows_linearly_with_steps(small):
+    from studio.bench import _count_flops
+
+    one, two, four = (_count_flops(small, steps) for steps in (1, 2, 4))
+    assert two > one and four - two == pytest.approx(2 * (two - one), rel=1e-6)
+
+
+def test_unbatched_guidance_is_the_same_computation(small):
+    """The baseline's two forwards compute what the batched forward computes (to float rounding)."""
+    from studio.streaming.sampler import StreamingPipeline
+
+    s = small.streaming
+    context = np.random.default_rng(0).integers(0, 256, (s.context_frames, 16, 16, 3), dtype=np.uint8)
+    anchor = context[0]
+    batched = StreamingPipeline(small).make_chunk("a fox", context, anchor, seed=5, steps=2)
+    unbatched = StreamingPipeline(baseline_preset(small)).make_chunk("a fox", context, anchor, seed=5, steps=2)
+    assert np.abs(batched.astype(int) - unbatched.astype(int)).max() <= 2
+
+
+def test_bad_chunk_counts_and_animatic_are_refused(small):
+    from studio.config import load_preset
+
+    with pytest.raises(StudioError, match="chunk counts"):
+        run_bench(small, chunk_counts=[0])
+    with pytest.raises(StudioError, match="animatic preset runs no models"):
+        run_bench(load_preset("animatic"))
