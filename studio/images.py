@@ -15,9 +15,12 @@ import os
 import struct
 import warnings
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from studio.errors import StudioError
+
+if TYPE_CHECKING:  # PIL is imported where images are handled, not at import time
+    from PIL import Image
 
 logger = logging.getLogger(__name__)
 

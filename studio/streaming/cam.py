@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from studio.streaming.unet_parts import down_path, input_features, time_and_context
+
 # The real UNet's frame-encoder widths (SPEC): conv_in 3->32, stages 32->96->256->512, out 512->320.
 REAL_ENCODER_WIDTHS = (32, 96, 256, 512)
 REAL_BASE_CHANNELS = 320
@@ -94,23 +96,12 @@ class CAMEncoder(nn.Module):
         self.controlnet_cond_embedding = FrameEncoder(unet.config.block_out_channels[0], num_downsamplings)
 
     def forward(self, sample, timestep, text_states, frames):
-        batch, _, num_frames, height, width = sample.shape
-        timesteps = timestep.reshape(-1).expand(batch)
-        emb = self.time_embedding(self.time_proj(timesteps).to(sample.dtype))  # (B, E)
-        emb = emb.repeat_interleave(num_frames, dim=0)  # (B*Fc, E)
-        context = text_states.repeat_interleave(num_frames, dim=0)  # (B*Fc, T, D)
-        hidden = sample.permute(0, 2, 1, 3, 4).reshape(batch * num_frames, -1, height, width)  # (B*Fc, C, h, w)
-        hidden = self.conv_in(hidden)  # (B*Fc, C0, h, w)
-        hidden = self.transformer_in(hidden, num_frames=num_frames, return_dict=False)[0]
+        batch, _, num_frames = sample.shape[:3]
+        emb, context = time_and_context(self, sample, timestep, text_states)  # (B*Fc, E), (B*Fc, T, D)
+        hidden = input_features(self, sample)  # (B*Fc, C0, h, w)
         pixels = frames.reshape(batch * num_frames, *frames.shape[2:])  # (B*Fc, 3, H, W)
         hidden = hidden + self.controlnet_cond_embedding(pixels)  # the condition enters here (SPEC)
-        skips = [hidden]
-        for block in self.down_blocks:
-            if getattr(block, "has_cross_attention", False):
-                hidden, res = block(hidden_states=hidden, temb=emb, encoder_hidden_states=context, num_frames=num_frames)
-            else:
-                hidden, res = block(hidden_states=hidden, temb=emb, num_frames=num_frames)
-            skips.extend(res)
+        hidden, skips = down_path(self, hidden, emb, context, num_frames)
         hidden = self.mid_block(hidden, emb, encoder_hidden_states=context, num_frames=num_frames)
         return skips, hidden
 

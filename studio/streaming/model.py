@@ -16,6 +16,7 @@ from torch import nn
 from studio.streaming.apm import Resampler, build_resampler
 from studio.streaming.attention import install_apm_processors, install_plain_processors
 from studio.streaming.cam import CAM, build_cam
+from studio.streaming.unet_parts import down_path, input_features, time_and_context
 
 
 class StreamingModel(nn.Module):
@@ -54,23 +55,12 @@ class StreamingModel(nn.Module):
             cam_skips, cam_mid = self.cam.encoder(sample[:, :, :num_cond], timestep, text_states, cond_frames)
         context = text_states if image_tokens is None else torch.cat([text_states, image_tokens], dim=1)  # (B, T+k, D)
 
-        # 1. time
-        timesteps = timestep.reshape(-1).expand(batch)
-        emb = unet.time_embedding(unet.time_proj(timesteps).to(dtype=sample.dtype))  # (B, E)
-        emb = emb.repeat_interleave(num_frames, dim=0)  # (B*F, E)
-        context = context.repeat_interleave(num_frames, dim=0)  # (B*F, T(+k), D)
+        # 1. time and text, per frame
+        emb, context = time_and_context(unet, sample, timestep, context)  # (B*F, E), (B*F, T(+k), D)
         # 2. pre-process
-        hidden = sample.permute(0, 2, 1, 3, 4).reshape(batch * num_frames, -1, height, width)  # (B*F, C, h, w)
-        hidden = unet.conv_in(hidden)
-        hidden = unet.transformer_in(hidden, num_frames=num_frames, return_dict=False)[0]
+        hidden = input_features(unet, sample)  # (B*F, C0, h, w)
         # 3. down
-        skips = [hidden]
-        for block in unet.down_blocks:
-            if getattr(block, "has_cross_attention", False):
-                hidden, res = block(hidden_states=hidden, temb=emb, encoder_hidden_states=context, num_frames=num_frames)
-            else:
-                hidden, res = block(hidden_states=hidden, temb=emb, num_frames=num_frames)
-            skips.extend(res)
+        hidden, skips = down_path(unet, hidden, emb, context, num_frames)
         if cam_skips is not None:
             skips = [inject(base, cam, num_frames) for inject, base, cam in zip(self.cam.injectors_down, skips, cam_skips)]
         # 4. mid
