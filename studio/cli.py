@@ -282,3 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("aborted", file=sys.stderr)
         return 130
+    except OSError as error:
+        # A path that is a file, a folder we may not write, a full disk: the user's to fix, in one line.
+        where = f" ({str(error.filename)!r})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}; check the paths given and try again", file=sys.stderr)
+        return 2

@@ -100,10 +100,13 @@ def _one_line_error(error: BaseException, settings: RemoteSettings) -> StudioErr
         return StudioError(f"the remote planner at {where} rejected the request (HTTP {status}); check "
                            "STUDIO_PLANNER_MODEL and STUDIO_PLANNER_URL")
     reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
-    if settings.token:
-        reason = reason.replace(settings.token, "***")
+    reason = _redact(reason, settings)
     return StudioError(f"could not reach the remote planner at {where} ({reason}); check STUDIO_PLANNER_URL "
                        "and the network, or use --planner rules")
+
+
+def _redact(text: str, settings: RemoteSettings) -> str:
+    return text.replace(settings.token, "***") if settings.token else text
 
 
 def _response_formats(schema: dict[str, Any]) -> list[dict[str, Any] | None]:
@@ -145,7 +148,7 @@ def plan_remote(prompt: str, preset: Preset, num_scenes: int | None = None) -> S
         try:
             text = _ask(client, settings, messages, response_format, preset.planning.max_new_tokens)
         except ValidationError as rejected:
-            text, error = "", str(rejected)
+            text, error = "", _redact(str(rejected), settings)
         except Exception as failure:  # noqa: BLE001 - every transport error becomes one line for the user
             if _status(failure) in FORMAT_REFUSED and format_index < len(formats) - 1:
                 format_index += 1  # the server does not do this response format: try the next, simpler one
@@ -157,7 +160,7 @@ def plan_remote(prompt: str, preset: Preset, num_scenes: int | None = None) -> S
             try:
                 return repair_script(parse_json_text(text), prompt, preset, num_scenes)
             except ValidationError as rejected:
-                error = str(rejected)
+                error = _redact(str(rejected), settings)  # the answer is quoted: a server may echo the key
         attempt += 1
         logger.warning("remote planner attempt %d rejected: %s", attempt, error)
         messages = retry_messages(planner_messages(prompt, num_scenes), text, error)

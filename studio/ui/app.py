@@ -1,12 +1,14 @@
 """build_app: the studio's page — a header, the project bar and five tabs over the five stages."""
 
 import logging
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
 
 from studio.config import Preset
+from studio.errors import StudioError
 from studio.ui import export_tab, generate_tab, references_tab, refine_tab, script_tab
 from studio.ui.handlers import Handlers
 from studio.ui.state import SessionState, Workspace
@@ -16,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 GPU_CONCURRENCY_ID = "gpu"  # one lock for every event that runs a model
 MAX_UPLOAD_SIZE = "20mb"
+DEFAULT_QUEUE_SIZE = 64  # waiting jobs; more are refused at once instead of waiting for hours
 
 
 def header_html(preset: Preset, reason: str = "") -> str:
@@ -123,6 +126,21 @@ def launch_options(demo: gr.Blocks) -> dict:
                 max_file_size=MAX_UPLOAD_SIZE, footer_links=["api", "gradio"])
 
 
-def queue(demo: gr.Blocks) -> gr.Blocks:
-    """The queue: light events run side by side; model events go one at a time through GPU_CONCURRENCY_ID."""
-    return demo.queue(max_size=64, default_concurrency_limit=8)
+def queue_size() -> int:
+    """How many jobs may wait in the queue ($STUDIO_QUEUE_SIZE, default 64); one more is refused with "Queue is full"."""
+    raw = os.environ.get("STUDIO_QUEUE_SIZE", "").strip()
+    try:
+        size = int(raw) if raw else DEFAULT_QUEUE_SIZE
+    except ValueError:
+        raise StudioError(f"STUDIO_QUEUE_SIZE must be a whole number of at least 1, got {raw!r}") from None
+    if size < 1:
+        raise StudioError(f"STUDIO_QUEUE_SIZE must be a whole number of at least 1, got {raw!r}")
+    return size
+
+
+def queue(demo: gr.Blocks, max_size: int | None = None) -> gr.Blocks:
+    """The queue: light events run side by side; model events go one at a time through GPU_CONCURRENCY_ID.
+
+    At most `max_size` (default: `queue_size()`) jobs wait; each waiting user is told their place.
+    """
+    return demo.queue(max_size=max_size or queue_size(), default_concurrency_limit=8)
