@@ -1,5 +1,5 @@
 # The two commands of the README, and a few more.
-.PHONY: studio test test-fast bench setup
+.PHONY: studio test test-fast bench setup screenshots
 
 PORT ?= 7860
 PRESET ?=
@@ -22,3 +22,7 @@ test-fast:
 
 bench:
 	.venv/bin/python -m studio bench --preset $(or $(PRESET),tiny) --json
+
+# Refresh the README's screenshots (the browser test on the animatic preset).
+screenshots:
+	STUDIO_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/browser -q
