@@ -192,21 +192,28 @@ def _count_flops(preset: Preset, steps: int) -> float:
     return float(fixed + per_step * steps)
 
 
-def _time_chunks(preset: Preset, count: int, steps: int | None, cuda: bool) -> float:
-    """Mean seconds of `count` chunks made directly (no files), after one warm-up chunk."""
+def _compare_chunk_times(optimised: Preset, naive: Preset, rounds: int, cuda: bool) -> tuple[float, float]:
+    """Median seconds per chunk of two presets, made directly (no files), alternating so that a passing
+    load on the machine hits both alike; each pipeline is warmed up first (allocator, kernels, compile)."""
+    from statistics import median
+
     from studio.streaming.sampler import StreamingPipeline
 
-    pipe = StreamingPipeline(preset)
-    s = preset.streaming
+    s = optimised.streaming
     context = np.zeros((s.context_frames, s.height, s.width, 3), np.uint8)
     anchor = np.zeros((s.height, s.width, 3), np.uint8)
-    pipe.make_chunk(BENCH_PROMPT, context, anchor, seed=0, steps=steps)  # warm-up: allocator, kernels, compile
-    _sync(cuda)
-    started = time.perf_counter()
-    for seed in range(count):
-        pipe.make_chunk(BENCH_PROMPT, context, anchor, seed=seed, steps=steps)
-    _sync(cuda)
-    return (time.perf_counter() - started) / count
+    pipes = [StreamingPipeline(optimised), StreamingPipeline(naive)]
+    for pipe in pipes:
+        pipe.make_chunk(BENCH_PROMPT, context, anchor, seed=0)
+    times: list[list[float]] = [[], []]
+    for round_ in range(rounds):
+        for pipe, sink in zip(pipes, times):
+            _sync(cuda)
+            started = time.perf_counter()
+            pipe.make_chunk(BENCH_PROMPT, context, anchor, seed=round_)
+            _sync(cuda)
+            sink.append(time.perf_counter() - started)
+    return median(times[0]), median(times[1])
 
 
 def baseline_preset(preset: Preset) -> Preset:
@@ -297,21 +304,19 @@ def run_bench(preset: Preset, *, chunk_counts: list[int] | None = None, steps: i
         report["flops_per_chunk"] = flops
         report["achieved_tflops"] = round(flops / per_chunk / 1e12, 3)
 
-        # 5. The refiner on the longest scene.
+        # 5. The naive way on the same architecture, same run.
+        if baseline:
+            optimised_seconds, naive_seconds = _compare_chunk_times(preset, baseline_preset(preset), 3, cuda)
+            report["baseline"] = {
+                "dtype": "float32", "batched_guidance": False, "compile": False,
+                "seconds_per_chunk": round(naive_seconds, 4),
+                "optimised_seconds_per_chunk": round(optimised_seconds, 4),
+                "speedup": round(naive_seconds / optimised_seconds, 3),
+            }
+
+        # 6. The refiner on the longest scene.
         if preset.bench.refine:
             report["refine"] = _bench_refine(root / f"bench-{counts[-1]}", preset, cuda)
-
-    # 6. The naive way on the same architecture, same run.
-    if baseline:
-        naive = baseline_preset(preset)
-        optimised_seconds = _time_chunks(preset, 2, None, cuda)
-        naive_seconds = _time_chunks(naive, 2, None, cuda)
-        report["baseline"] = {
-            "dtype": "float32", "batched_guidance": False, "compile": False,
-            "seconds_per_chunk": round(naive_seconds, 4),
-            "optimised_seconds_per_chunk": round(optimised_seconds, 4),
-            "speedup": round(naive_seconds / optimised_seconds, 3),
-        }
     return report
 
 

@@ -209,7 +209,7 @@ def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
         "vae": diffusers_part("AutoencoderKL", m.base_video, "vae"),
         "scheduler": load(m.base_video, scheduler),
         "image_encoder": transformers_part("CLIPVisionModelWithProjection", m.image_encoder),
-        "image_processor": transformers_part("CLIPImageProcessor", m.image_encoder, place=False),
+        "image_processor": transformers_part("CLIPImageProcessorPil", m.image_encoder, place=False),  # no torchvision
         "text_to_image": load(m.text_to_image, text_to_image),
         "llm": load(m.planner_llm, llm),
         "clip": load(m.clip_metric, clip),

@@ -94,6 +94,7 @@ def image_encoder(architecture: str) -> torch.nn.Module:
 
 
 def image_processor() -> Any:
-    from transformers import CLIPImageProcessor
+    # The PIL processor: the default one needs torchvision, which is never installed here.
+    from transformers import CLIPImageProcessorPil as CLIPImageProcessor
 
     return CLIPImageProcessor(size={"shortest_edge": 224}, crop_size={"height": 224, "width": 224})

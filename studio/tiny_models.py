@@ -116,7 +116,8 @@ def clip_vision(projection_dim: int = TEXT_DIM) -> Any:
 
 
 def clip_image_processor() -> Any:
-    from transformers import CLIPImageProcessor
+    # The PIL processor: the default one needs torchvision, which is never installed here.
+    from transformers import CLIPImageProcessorPil as CLIPImageProcessor
 
     return CLIPImageProcessor(size={"shortest_edge": IMAGE_SIZE}, crop_size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
 
