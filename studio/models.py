@@ -32,7 +32,7 @@ COMPONENTS = (
 def preset_key(preset: Preset) -> str:
     """Presets with the same backend and model ids share models."""
     m = preset.models
-    return "|".join((m.backend, m.architecture, m.dtype, m.device, m.base_video, m.image_encoder, m.refiner, m.text_to_image, m.ip_adapter, m.ip_adapter_weight, m.planner_llm, m.clip_metric))
+    return "|".join((m.backend, m.architecture, m.dtype, str(m.cpu_offload), m.device, m.base_video, m.image_encoder, m.refiner, m.text_to_image, m.ip_adapter, m.ip_adapter_weight, m.planner_llm, m.clip_metric))
 
 
 def cached(preset: Preset, name: str, builder: Callable[[], Any]) -> Any:
@@ -48,6 +48,26 @@ def cached(preset: Preset, name: str, builder: Callable[[], Any]) -> Any:
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _on_gpu.clear()
+
+
+_on_gpu: dict[str, Any] = {}  # with models.cpu_offload: the one model per preset now on the GPU
+
+
+def onto_device(preset: Preset, module: Any) -> Any:
+    """Make `module` ready to run. With `models.cpu_offload` on a GPU, models wait on the CPU and only the
+    one in use sits on the GPU: this moves `module` there and the previous one back (model-level
+    offload, as diffusers' enable_model_cpu_offload does). Otherwise it changes nothing."""
+    device = device_for(preset)
+    if not preset.models.cpu_offload or device.type != "cuda":
+        return module
+    key = preset_key(preset)
+    with _lock:
+        previous = _on_gpu.get(key)
+        if previous is not None and previous is not module:
+            previous.to("cpu")
+        _on_gpu[key] = module.to(device)
+    return module
 
 
 def device_for(preset: Preset) -> "torch.device":  # noqa: F821
@@ -91,7 +111,8 @@ def _place(module: Any, preset: Preset) -> Any:
 
     if not hasattr(module, "to"):
         return module
-    module = module.to(device_for(preset))
+    if not (preset.models.cpu_offload and device_for(preset).type == "cuda"):
+        module = module.to(device_for(preset))  # with offload, models wait on the CPU (see onto_device)
     dtype = dtype_for(preset)
     # Tiny and fp32 models are built in fp32 already; casting them again only logs a warning.
     return module if dtype == torch.float32 else module.to(dtype=dtype)
@@ -185,6 +206,9 @@ def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
         import diffusers
 
         pipe = diffusers.AutoPipelineForText2Image.from_pretrained(m.text_to_image, torch_dtype=dtype_for(preset), safety_checker=None)
+        if m.cpu_offload and device_for(preset).type == "cuda":
+            pipe.enable_model_cpu_offload()
+            return pipe
         return pipe.to(device_for(preset))
 
     def llm() -> tuple[Any, Any]:

@@ -89,10 +89,10 @@ def encode_prompt(preset: Preset, prompt: str, negative_prompt: str) -> "torch.T
     """CLIP text states for [negative, prompt]: (2, 77, D), on the text encoder's device."""
     import torch
 
-    from studio.models import get_component
+    from studio.models import get_component, onto_device
 
     tokenizer = get_component(preset, "tokenizer")
-    text_encoder = get_component(preset, "text_encoder")
+    text_encoder = onto_device(preset, get_component(preset, "text_encoder"))
     ids = tokenizer([negative_prompt, prompt], padding="max_length", max_length=tokenizer.model_max_length,
                     truncation=True, return_tensors="pt").input_ids  # (2, 77)
     with torch.no_grad():
@@ -296,7 +296,7 @@ def _refine_with_models(preset: Preset, pixels: np.ndarray, prompt: str, *, mode
     import torch
     from diffusers import DDIMScheduler
 
-    from studio.models import get_component
+    from studio.models import get_component, onto_device
 
     config = preset.refine
     vae = get_component(preset, "vae")
@@ -308,7 +308,8 @@ def _refine_with_models(preset: Preset, pixels: np.ndarray, prompt: str, *, mode
     scheduler = DDIMScheduler.from_config(get_component(preset, "scheduler").config)
     text_states = encode_prompt(preset, prompt, config.negative_prompt)  # (2, 77, D)
     report(0.02, "encoding")
-    latents = encode_frames(vae, pixels).to(unet.device)  # (1, 4, T, h, w)
+    latents = encode_frames(onto_device(preset, vae), pixels)  # (1, 4, T, h, w)
+    latents = latents.to(onto_device(preset, unet).device)
     generator = torch.Generator().manual_seed(seed)
 
     def on_step(done: int, total: int) -> None:
@@ -318,4 +319,4 @@ def _refine_with_models(preset: Preset, pixels: np.ndarray, prompt: str, *, mode
                             overlap=config.overlap, steps=config.steps, strength=strength, guidance=config.guidance,
                             mode=mode, generator=generator, stop=stop, on_step=on_step)
     report(0.92, "decoding")
-    return decode_latents(vae, latents, config.vae_tiling)
+    return decode_latents(onto_device(preset, vae), latents, config.vae_tiling)

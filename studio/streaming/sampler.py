@@ -91,8 +91,11 @@ class StreamingPipeline:
     def encode_text(self, prompts: list[str]):
         import torch
 
+        from studio.models import onto_device
+
         ids = self.tokenizer(prompts, padding="max_length", max_length=self.tokenizer.model_max_length,
                              truncation=True, return_tensors="pt").input_ids.to(self.device)
+        onto_device(self.preset, self.text_encoder)
         with torch.no_grad():
             states = self.text_encoder(ids)[0]  # (B, T, D)
         return states.to(self.dtype)
@@ -108,8 +111,11 @@ class StreamingPipeline:
         """(H, W, 3) uint8 -> (2, k, D): [grey (unconditional), anchor (conditional)]."""
         import torch
 
+        from studio.models import onto_device
         from studio.streaming.apm import anchor_tokens
 
+        onto_device(self.preset, self.image_encoder)
+        onto_device(self.preset, self.model.resampler)
         image = self.frames_to_tensor(anchor[None])[0]  # (1, 3, H, W)
         both = torch.cat([torch.zeros_like(image), image])  # mid-grey for the unconditional branch (SPEC)
         return anchor_tokens(both, self.image_encoder, self.image_processor, self.model.resampler).to(self.dtype)
@@ -131,6 +137,8 @@ class StreamingPipeline:
                    guidance: float | None = None, negative_prompt: str | None = None) -> np.ndarray:
         """Make one chunk; returns the frames it adds, (T, H, W, 3) uint8. Raises StoppedError on `stop`."""
         import torch
+
+        from studio.models import onto_device
 
         s = self.preset.streaming
         steps = s.steps if steps is None else steps
@@ -156,6 +164,7 @@ class StreamingPipeline:
             latents = latents * scheduler.init_noise_sigma  # (1, C, F, h, w)
             timesteps_device = scheduler.timesteps.to(self.device)  # one copy, no per-step host->device sync
             step_kwargs = self._step_kwargs(scheduler, generator)
+            onto_device(self.preset, self.model)
             # 3. Denoising loop.
             for i, t in enumerate(scheduler.timesteps):
                 if stop is not None and stop.is_set():
@@ -212,6 +221,9 @@ class StreamingPipeline:
         """(1, C, F, h, w) latents -> (F, H, W, 3) uint8, a few frames at a time."""
         import torch
 
+        from studio.models import onto_device
+
+        onto_device(self.preset, self.vae)
         frames_latent = latents[0].permute(1, 0, 2, 3) / self.vae.config.scaling_factor  # (F, C, h, w)
         slice_size = 4 if self.preset.streaming.vae_slicing else frames_latent.shape[0]
         vae_dtype = next(self.vae.parameters()).dtype

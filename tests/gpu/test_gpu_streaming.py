@@ -55,3 +55,22 @@ def test_full_size_chunk_fits_in_its_stated_memory():
     frames = StreamingPipeline(preset).make_chunk("a fox", context, anchor, seed=0, steps=2)
     assert frames.shape == (8, 256, 256, 3)
     assert torch.cuda.max_memory_allocated() / 2**30 < preset.gpu_memory_gb
+
+
+def test_cpu_offload_keeps_one_model_on_the_gpu_and_the_same_chunk(tiny_preset):
+    import torch
+
+    from studio.models import get_component
+    from studio.streaming.sampler import StreamingPipeline
+
+    resident = _on_cuda(tiny_preset, "float32")
+    offloaded = copy.deepcopy(resident)
+    offloaded.models.cpu_offload = True
+    context, anchor = _inputs(resident)
+    expected = StreamingPipeline(resident).make_chunk("a fox", context, anchor, seed=3)
+    got = StreamingPipeline(offloaded).make_chunk("a fox", context, anchor, seed=3)
+    assert np.abs(expected.astype(int) - got.astype(int)).max() <= 1
+    on_gpu = [name for name in ("text_encoder", "image_encoder", "vae")
+              if next(get_component(offloaded, name).parameters()).device.type == "cuda"]
+    assert on_gpu == ["vae"]  # the last one used; the others went back to the CPU
+    assert torch.cuda.memory_allocated() > 0

@@ -82,3 +82,12 @@ def test_animatic_preset_has_no_models():
 
     with pytest.raises(StudioError, match="animatic"):
         models.get_component(load_preset("animatic"), "video_unet")
+
+
+def test_cpu_offload_changes_nothing_without_a_gpu(tiny_preset):
+    import copy
+
+    preset = copy.deepcopy(tiny_preset)
+    preset.models.cpu_offload = True
+    vae = models.get_component(preset, "vae")
+    assert models.onto_device(preset, vae) is vae and next(vae.parameters()).device.type == "cpu"
