@@ -32,7 +32,8 @@ COMPONENTS = (
 def preset_key(preset: Preset) -> str:
     """Presets with the same backend and model ids share models."""
     m = preset.models
-    return "|".join((m.backend, m.architecture, m.dtype, str(m.cpu_offload), m.device, m.base_video, m.image_encoder, m.refiner, m.text_to_image, m.ip_adapter, m.ip_adapter_weight, m.planner_llm, m.clip_metric))
+    return "|".join((m.backend, m.architecture, m.dtype, str(m.cpu_offload), m.device, m.base_video, m.image_encoder,
+                     m.refiner, m.text_to_image, m.ip_adapter, m.ip_adapter_weight, m.planner_llm, m.clip_metric))
 
 
 def cached(preset: Preset, name: str, builder: Callable[[], Any]) -> Any:
