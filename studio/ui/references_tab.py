@@ -50,11 +50,12 @@ def _card(ui, h, card: dict) -> None:
         gr.Markdown(f"**{card['name']}** · {card['kind']}  \n{STATUS_BADGES.get(card['status'], card['status'])}  \n"
                     f"<span class='card-desc'>{card['description'] or ''}</span>  \n<span class='card-scenes'>in {scenes}</span>")
         with gr.Row(elem_classes=["card-buttons"]):
-            approve = gr.Button("Approve", size="sm", variant="primary", min_width=60)
-            reject = gr.Button("Reject", size="sm", min_width=60)
+            approve = gr.Button("Approve", size="sm", variant="primary", min_width=60, key=f"approve-{entity_id}")
+            reject = gr.Button("Reject", size="sm", min_width=60, key=f"reject-{entity_id}")
         with gr.Row(elem_classes=["card-buttons"]):
-            again = gr.Button("Regenerate", size="sm", min_width=60)
-            upload = gr.UploadButton("Upload", size="sm", file_types=list(IMAGE_SUFFIXES), min_width=60)
+            again = gr.Button("Regenerate", size="sm", min_width=60, key=f"again-{entity_id}")
+            upload = gr.UploadButton("Upload", size="sm", file_types=list(IMAGE_SUFFIXES), min_width=60,
+                                     key=f"upload-{entity_id}")
 
     def set_status(project_id, request: gr.Request, status="approved"):
         return h.set_entity_status(project_id, entity_id, status, request)
@@ -71,9 +72,12 @@ def _card(ui, h, card: dict) -> None:
     def upload_fn(project_id, file, request: gr.Request):
         return h.upload_entity(project_id, entity_id, file, request)
 
+    # Keyed listeners keep their ids across re-renders of the cards, so a click that lands while the
+    # cards are being re-rendered still finds its handler (gradio otherwise drops the old listeners).
     private = {"api_visibility": "private"}
-    approve.click(approve_fn, inputs=[ui.project_id], outputs=[ui.cards], **private)
-    reject.click(reject_fn, inputs=[ui.project_id], outputs=[ui.cards], **private)
+    approve.click(approve_fn, inputs=[ui.project_id], outputs=[ui.cards], key=f"approve-{entity_id}-click", **private)
+    reject.click(reject_fn, inputs=[ui.project_id], outputs=[ui.cards], key=f"reject-{entity_id}-click", **private)
     again.click(regenerate_fn, inputs=[ui.project_id, ui.session], outputs=[ui.cards, ui.scene_gallery, ui.refs_msg],
-                **private, **ui.gpu)
-    upload.upload(upload_fn, inputs=[ui.project_id, upload], outputs=[ui.cards], **private)
+                key=f"again-{entity_id}-click", **private, **ui.gpu)
+    upload.upload(upload_fn, inputs=[ui.project_id, upload], outputs=[ui.cards], key=f"upload-{entity_id}-upload",
+                  **private)

@@ -113,8 +113,7 @@ def test_click_through_the_studio(page):
     page.get_by_role("tab", name="2 · References").click()
     page.locator("#refs-btn").click()
     expect(page.get_by_text("references made")).to_be_visible()
-    # The cards are a gr.render: wait until its last re-render is on the page, as a person would see it,
-    # because a click on a card from a render that is being replaced goes to a handler that is gone.
+    # The cards are a gr.render: wait until its last re-render is on the page, as a person would see it.
     settle(page)
     approve = page.locator(".entity-card").first.get_by_role("button", name="Approve")
     approve.click()
