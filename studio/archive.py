@@ -21,6 +21,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from studio.errors import StudioError
+from studio.paths import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -56,21 +57,13 @@ def export_archive(project_dir: Path, zip_path: Path) -> Path:
     load_project(project_dir)  # refuses a missing or corrupt project before anything is written
     if zip_path.suffix.lower() != ".zip":
         raise StudioError(f"archive {zip_path} must end in .zip")
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{zip_path.stem}.", suffix=".zip.tmp", dir=zip_path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        with zipfile.ZipFile(tmp, "w") as archive:
-            archive.write(project_dir / PROJECT_FILE, PROJECT_FILE, compress_type=zipfile.ZIP_DEFLATED)
-            for relative in _archive_members(project_dir, zip_path):
-                if relative.as_posix() == PROJECT_FILE:
-                    continue
-                compression = zipfile.ZIP_STORED if relative.suffix.lower() in STORED_SUFFIXES else zipfile.ZIP_DEFLATED
-                archive.write(project_dir / relative, relative.as_posix(), compress_type=compression)
-        os.replace(tmp, zip_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(zip_path, suffix=".zip.tmp") as tmp, zipfile.ZipFile(tmp, "w") as archive:
+        archive.write(project_dir / PROJECT_FILE, PROJECT_FILE, compress_type=zipfile.ZIP_DEFLATED)
+        for relative in _archive_members(project_dir, zip_path):
+            if relative.as_posix() == PROJECT_FILE:
+                continue
+            compression = zipfile.ZIP_STORED if relative.suffix.lower() in STORED_SUFFIXES else zipfile.ZIP_DEFLATED
+            archive.write(project_dir / relative, relative.as_posix(), compress_type=compression)
     logger.info("archived %s -> %s", project_dir, zip_path)
     return zip_path
 

@@ -16,9 +16,8 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +25,8 @@ from typing import Iterator
 import numpy as np
 
 from studio.errors import StudioError
+from studio.paths import atomic_path
+from studio.video_io import write_mp4_frames
 
 logger = logging.getLogger(__name__)
 
@@ -132,35 +133,13 @@ def fit_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     return canvas
 
 
-def _temp_path(path: Path, suffix: str = ".mp4") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def write_scene_file(source: SceneSource, path: Path, width: int, height: int, fps: int) -> int:
     """Stream the scene's frames, fitted to (width, height), into an h.264 mp4 at `path`; frame count."""
-    import imageio_ffmpeg
-
-    tmp = _temp_path(path)
-    count = 0
-    try:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=8,
-            macro_block_size=1, ffmpeg_log_level="error", output_params=["-movflags", "+faststart"],
-        )
-        writer.send(None)
-        for frame in source.iter_frames():
-            writer.send(np.ascontiguousarray(fit_frame(frame, width, height)))
-            count += 1
-        writer.close()
-        if count == 0:
-            raise StudioError(f"scene {source.scene_id!r}: its {source.kind} video has no frames; regenerate it")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return count
+    frames = (fit_frame(frame, width, height) for frame in source.iter_frames())
+    first = next(frames, None)
+    if first is None:
+        raise StudioError(f"scene {source.scene_id!r}: its {source.kind} video has no frames; regenerate it")
+    return write_mp4_frames(itertools.chain([first], frames), path, width, height, fps)
 
 
 def assemble(scene_files: list[Path], frame_counts: list[int], output: Path, fps: int, *,
@@ -181,15 +160,11 @@ def assemble(scene_files: list[Path], frame_counts: list[int], output: Path, fps
             video = concatenate_videoclips(faded, method="compose", padding=-overlap)
         else:
             video = concatenate_videoclips(clips, method="chain")
-        tmp = _temp_path(output)
-        try:
+        with atomic_path(output, suffix=".mp4") as tmp:
             video.write_videofile(
                 str(tmp), fps=fps, codec="libx264", audio=False, preset="medium", logger=None,
                 pixel_format="yuv420p", ffmpeg_params=["-movflags", "+faststart", "-crf", "18"],
             )
-            os.replace(tmp, output)
-        finally:
-            tmp.unlink(missing_ok=True)
         video.close()
     finally:
         for clip in clips:

@@ -7,23 +7,16 @@ so a crash never leaves a half-written video or chunk that looks finished.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 from studio.errors import StudioError
+from studio.paths import atomic_path
 
 MAX_EVAL_FRAMES = 10_000
-
-
-def _temp_beside(path: Path, suffix: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes files private (0600); media files are ordinary files
-    return Path(tmp)
 
 
 def check_frames(frames: np.ndarray, what: str = "frames") -> np.ndarray:
@@ -39,28 +32,33 @@ def check_frames(frames: np.ndarray, what: str = "frames") -> np.ndarray:
 
 def write_mp4(frames: np.ndarray, path: Path, fps: int, quality: int = 8) -> Path:
     """Write frames as an h.264 / yuv420p mp4 (plays in every browser), atomically."""
+    frames = check_frames(frames)
+    height, width = frames.shape[1:3]
+    write_mp4_frames(iter(frames), path, width, height, fps, quality)
+    return Path(path)
+
+
+def write_mp4_frames(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: int,
+                     quality: int = 8) -> int:
+    """Stream (H, W, 3) uint8 frames into an h.264 / yuv420p mp4 at `path`, atomically; returns the frame count.
+
+    Frames are sent one at a time, so a long video never sits whole in memory.
+    """
     import imageio_ffmpeg
 
-    frames = check_frames(frames)
-    path = Path(path)
-    _, height, width, _ = frames.shape
-    if height % 2 or width % 2:  # yuv420p needs even sizes
-        frames = frames[:, : height - height % 2, : width - width % 2]
-        height, width = frames.shape[1:3]
-    tmp = _temp_beside(path, ".mp4")
-    try:
+    even_width, even_height = width - width % 2, height - height % 2  # yuv420p needs even sizes
+    count = 0
+    with atomic_path(Path(path), suffix=".mp4") as tmp:
         writer = imageio_ffmpeg.write_frames(
-            str(tmp), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=quality,
+            str(tmp), (even_width, even_height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=quality,
             macro_block_size=1, ffmpeg_log_level="error", output_params=["-movflags", "+faststart"],
         )
         writer.send(None)
         for frame in frames:
-            writer.send(np.ascontiguousarray(frame))
+            writer.send(np.ascontiguousarray(frame[:even_height, :even_width]))
+            count += 1
         writer.close()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return count
 
 
 def read_video(path: Path, max_frames: int = MAX_EVAL_FRAMES) -> tuple[np.ndarray, float]:
@@ -90,17 +88,11 @@ def read_video(path: Path, max_frames: int = MAX_EVAL_FRAMES) -> tuple[np.ndarra
 def save_frames(frames: np.ndarray, path: Path) -> Path:
     """Save a chunk's frames as npz, atomically (a reader never sees a truncated chunk)."""
     frames = check_frames(frames)
-    path = Path(path)
-    tmp = _temp_beside(path, ".npz")
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, frames=frames)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    with atomic_path(Path(path), suffix=".npz") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, frames=frames)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(path)
 
 
 def load_frames(path: Path) -> np.ndarray:
@@ -151,19 +143,19 @@ def concat_mp4(segments: list[Path], path: Path) -> Path:
     if not segments:
         raise StudioError("no video segments to join")
     path = Path(path)
-    tmp = _temp_beside(path, ".mp4")
-    listing = _temp_beside(path, ".txt")
+    # The concat demuxer reads a list file (a scratch file, removed after); paths are quoted so odd
+    # characters cannot break it.
+    listing = path.parent / f".{path.stem}.segments.txt"
+    listing.write_text("".join(f"file '{str(Path(s).resolve()).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n"
+                               for s in segments), encoding="utf-8")
     try:
-        # The concat demuxer reads a list file; quote paths so odd characters cannot break it.
-        listing.write_text("".join(f"file '{str(Path(s).resolve()).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n"
-                                   for s in segments), encoding="utf-8")
-        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i", str(listing),
-                   "-c", "copy", "-movflags", "+faststart", str(tmp)]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise StudioError(f"could not join {len(segments)} video segments into {path.name} ({result.stderr.strip()[:160]})")
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".mp4") as tmp:
+            command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i",
+                       str(listing), "-c", "copy", "-movflags", "+faststart", str(tmp)]
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise StudioError(f"could not join {len(segments)} video segments into {path.name} "
+                                  f"({result.stderr.strip()[:160]})")
     finally:
-        tmp.unlink(missing_ok=True)
         listing.unlink(missing_ok=True)
     return path

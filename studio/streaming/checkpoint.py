@@ -18,13 +18,12 @@ A pickle is only ever read with `torch.load(weights_only=True)`.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.errors import ModelUnavailableError, StudioError
+from studio.paths import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -147,15 +146,8 @@ def convert_checkpoint(source: Path, target: Path) -> LoadReport:
 
     mapped, report = map_state_dict(read_checkpoint(source))
     tensors = {k: (v.to(torch.float16) if v.is_floating_point() else v).contiguous() for k, v in mapped.items()}
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"layout": report.layout, "source": Path(source).name})
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(Path(target)) as tmp:
+        save_file(tensors, str(tmp), metadata={"layout": report.layout, "source": Path(source).name})
     report.loaded = len(tensors)
     logger.info("converted %s (%s layout): %d tensors, %d frozen dropped, %d unexpected",
                 source, report.layout, len(tensors), report.dropped_frozen, len(report.unexpected))
