@@ -10,6 +10,8 @@ longest scene. What it reports:
 - first_chunk_seconds / first_chunk_seconds_at_25_steps: from the call to the first streamed chunk
 - model_time_fraction: the share of the chunk time spent inside model calls (UNet+CAM, VAE decode,
   text and image encoders), the rest being scheduler, noise, conversion and file work
+- part_seconds_per_chunk: that time by part (text, apm, unet, vae; other = files, scheduler, conversion),
+  measured through the sampler's timing hook (studio.generate.timing)
 - flops_per_chunk (torch.utils.flop_counter, on the real configuration) and achieved TFLOP/s
 - with `baseline`: the naive way (fp32, eager, two forwards for guidance) on the same architecture in
   the same run, and the speed-up ratio.
@@ -17,7 +19,6 @@ longest scene. What it reports:
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import platform
@@ -25,7 +26,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -59,47 +60,6 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-class ModelTimer:
-    """Accumulates the time spent inside the sampler's model calls (synchronising CUDA around each)."""
-
-    METHODS = ("_predict", "decode", "encode_text", "apm_tokens")
-
-    def __init__(self, cuda: bool):
-        self.cuda = cuda
-        self.seconds = 0.0
-
-    def _sync(self) -> None:
-        if self.cuda:
-            import torch
-
-            torch.cuda.synchronize()
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator["ModelTimer"]:
-        from studio.streaming.sampler import StreamingPipeline
-
-        originals = {name: getattr(StreamingPipeline, name) for name in self.METHODS}
-
-        def timed(function):
-            def wrapper(*args, **kwargs):
-                self._sync()
-                started = time.perf_counter()
-                try:
-                    return function(*args, **kwargs)
-                finally:
-                    self._sync()
-                    self.seconds += time.perf_counter() - started
-            return wrapper
-
-        for name, function in originals.items():
-            setattr(StreamingPipeline, name, timed(function))
-        try:
-            yield self
-        finally:
-            for name, function in originals.items():
-                setattr(StreamingPipeline, name, function)
-
-
 # ----------------------------------------------------------------------------- workloads
 
 
@@ -107,7 +67,7 @@ def _bench_project(root: Path, preset: Preset, num_chunks: int) -> Path:
     """A one-scene project whose scene image starts chunk 0, so CAM and APM run in every chunk."""
     from PIL import Image
 
-    from studio.project import Entity, Project, Scene, Script, save_project
+    from studio.project.model import Entity, Project, Scene, Script, save_project
 
     project_dir = root / f"bench-{num_chunks}"
     image_path = project_dir / "scenes" / "scene-1" / "image.png"
@@ -120,13 +80,6 @@ def _bench_project(root: Path, preset: Preset, num_chunks: int) -> Path:
     script = Script(prompt=BENCH_PROMPT, scenes=[scene], entities=[Entity(id="fox", name="fox", status="approved")])
     save_project(Project(id=f"bench-{num_chunks}", preset=preset.name, script=script), project_dir)
     return project_dir
-
-
-def _sync(cuda: bool) -> None:
-    if cuda:
-        import torch
-
-        torch.cuda.synchronize()
 
 
 def _cuda_peak_reset(cuda: bool) -> None:
@@ -148,13 +101,14 @@ def _cuda_peak_mb(cuda: bool) -> float | None:
 
 def _stream(project_dir: Path, preset: Preset, num_chunks: int, cuda: bool) -> dict[str, Any]:
     """One streaming run of `num_chunks` chunks; wall time per chunk includes every file it writes."""
-    from studio.streaming.generate import generate_scene
+    from studio.generate.stage import generate_scene
+    from studio.generate.timing import PartTimer, timing_parts
 
     _reset_peak_rss()
     _cuda_peak_reset(cuda)
-    timer = ModelTimer(cuda)
+    timer = PartTimer(cuda)
     chunk_seconds = []
-    with timer.installed():
+    with timing_parts(timer):
         started = last = time.perf_counter()
         for _ in generate_scene(project_dir, preset, "scene-1", num_chunks=num_chunks):
             now = time.perf_counter()
@@ -164,7 +118,8 @@ def _stream(project_dir: Path, preset: Preset, num_chunks: int, cuda: bool) -> d
     return {
         "chunk_seconds": chunk_seconds,
         "total_seconds": total,
-        "model_seconds": timer.seconds,
+        "model_seconds": timer.total,
+        "part_seconds": dict(timer.seconds),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "peak_cuda_mb": _cuda_peak_mb(cuda),
     }
@@ -176,7 +131,7 @@ def _count_flops(preset: Preset, steps: int) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from studio.streaming.sampler import StreamingPipeline
+    from studio.generate.sampler import StreamingPipeline
 
     pipe = StreamingPipeline(preset)
     s = preset.streaming
@@ -197,8 +152,10 @@ def _compare_chunk_times(optimised: Preset, naive: Preset, rounds: int, cuda: bo
     load on the machine hits both alike; each pipeline is warmed up first (allocator, kernels, compile)."""
     from statistics import median
 
-    from studio.streaming.sampler import StreamingPipeline
+    from studio.generate.sampler import StreamingPipeline
+    from studio.generate.timing import PartTimer
 
+    sync = PartTimer(cuda).sync
     s = optimised.streaming
     context = np.zeros((s.context_frames, s.height, s.width, 3), np.uint8)
     anchor = np.zeros((s.height, s.width, 3), np.uint8)
@@ -208,10 +165,10 @@ def _compare_chunk_times(optimised: Preset, naive: Preset, rounds: int, cuda: bo
     times: list[list[float]] = [[], []]
     for round_ in range(rounds):
         for pipe, sink in zip(pipes, times):
-            _sync(cuda)
+            sync()
             started = time.perf_counter()
             pipe.make_chunk(BENCH_PROMPT, context, anchor, seed=round_)
-            _sync(cuda)
+            sync()
             sink.append(time.perf_counter() - started)
     return median(times[0]), median(times[1])
 
@@ -231,11 +188,36 @@ def baseline_preset(preset: Preset) -> Preset:
 def run_bench(preset: Preset, *, chunk_counts: list[int] | None = None, steps: int | None = None,
               baseline: bool = False) -> dict[str, Any]:
     """Run the benchmark and return the report (a JSON-serialisable dict)."""
-    import torch
+    preset, counts = _check_bench(preset, chunk_counts, steps)
+    from studio.models.cache import device_for
 
+    cuda = device_for(preset).type == "cuda"
+    # 1. Cold start: every model the streaming loop needs, built (or loaded) once.
+    report = _describe_setup(preset, cuda)
+    with tempfile.TemporaryDirectory(prefix="studio-bench-") as tmp:
+        root = Path(tmp)
+        # 2. The streaming loop at each length, on real project folders.
+        report.update(_bench_lengths(root, preset, counts, cuda))
+        # 3. Time to the first streamed chunk at 25 steps (the preview setting), warm.
+        fast = copy.deepcopy(preset)
+        fast.streaming.steps = 25
+        report["first_chunk_seconds_at_25_steps"] = round(
+            _stream(_bench_project(root / "fast", fast, 1), fast, 1, cuda)["chunk_seconds"][0], 4)
+        # 4. FLOPs on the real configuration and what share of the hardware they got.
+        flops = _count_flops(preset, preset.streaming.steps)
+        report["flops_per_chunk"] = flops
+        report["achieved_tflops"] = round(flops / report["seconds_per_chunk_by_chunks"][str(counts[-1])] / 1e12, 3)
+        # 5. The naive way on the same architecture, same run.
+        if baseline:
+            report["baseline"] = _bench_baseline(preset, cuda)
+        # 6. The refiner on the longest scene.
+        if preset.bench.refine:
+            report["refine"] = _bench_refine(root / f"bench-{counts[-1]}", preset, cuda)
+    return report
+
+
+def _check_bench(preset: Preset, chunk_counts: list[int] | None, steps: int | None) -> tuple[Preset, list[int]]:
     from studio.errors import StudioError
-    from studio.models import device_for, dtype_for, get_component
-    from studio.streaming.sampler import StreamingPipeline, build_streaming_model
 
     if preset.models.backend == "animatic":
         raise StudioError("the animatic preset runs no models; bench with --preset tiny, bench-cpu or bench-gpu")
@@ -245,15 +227,22 @@ def run_bench(preset: Preset, *, chunk_counts: list[int] | None = None, steps: i
     counts = sorted(set(chunk_counts or preset.bench.chunk_counts))
     if not counts or counts[0] < 1 or counts[-1] > preset.streaming.max_chunks:
         raise StudioError(f"chunk counts {counts} must be between 1 and {preset.streaming.max_chunks}")
-    device = device_for(preset)
-    cuda = device.type == "cuda"
+    return preset, counts
 
-    # 1. Cold start: every model the streaming loop needs, built (or loaded) once.
+
+def _describe_setup(preset: Preset, cuda: bool) -> dict[str, Any]:
+    """Build every model once (the cold start) and describe the configuration that runs."""
+    import torch
+
+    from studio.generate.sampler import StreamingPipeline, build_streaming_model
+    from studio.models.cache import device_for, dtype_for, get_component
+
     started = time.perf_counter()
     model = build_streaming_model(preset)
     StreamingPipeline(preset)
     cold_start = time.perf_counter() - started
-    report: dict[str, Any] = {
+    device = device_for(preset)
+    return {
         "preset": preset.name,
         "device": torch.cuda.get_device_name(device) if cuda else platform.processor() or platform.machine(),
         "cpu_threads": torch.get_num_threads(),
@@ -272,57 +261,49 @@ def run_bench(preset: Preset, *, chunk_counts: list[int] | None = None, steps: i
         "cold_start_seconds": round(cold_start, 2),
     }
 
-    # 2. The streaming loop at each length, on real project folders.
-    runs: dict[int, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="studio-bench-") as tmp:
-        root = Path(tmp)
-        warm_dir = _bench_project(root / "warm", preset, 1)
-        _stream(warm_dir, preset, 1, cuda)  # warm-up: first-call costs (allocator, kernel selection, compile)
-        for count in counts:
-            runs[count] = _stream(_bench_project(root, preset, count), preset, count, cuda)
-        report["seconds_per_chunk_by_chunks"] = {str(c): round(r["total_seconds"] / c, 4) for c, r in runs.items()}
-        report["chunk_seconds_by_chunks"] = {str(c): [round(x, 4) for x in r["chunk_seconds"]] for c, r in runs.items()}
-        report["peak_rss_mb_by_chunks"] = {str(c): r["peak_rss_mb"] for c, r in runs.items()}
-        if cuda:
-            report["peak_cuda_mb_by_chunks"] = {str(c): r["peak_cuda_mb"] for c, r in runs.items()}
-        longest = runs[counts[-1]]
-        report["first_chunk_seconds"] = round(longest["chunk_seconds"][0], 4)
-        report["model_time_fraction"] = round(sum(r["model_seconds"] for r in runs.values())
-                                              / sum(r["total_seconds"] for r in runs.values()), 4)
-        peaks = [r["peak_cuda_mb"] if cuda else r["peak_rss_mb"] for r in runs.values()]
-        report["memory_growth_first_to_last"] = round(peaks[-1] / peaks[0] - 1, 4)
 
-        # 3. Time to the first streamed chunk at 25 steps (the preview setting), warm.
-        fast = copy.deepcopy(preset)
-        fast.streaming.steps = 25
-        report["first_chunk_seconds_at_25_steps"] = round(
-            _stream(_bench_project(root / "fast", fast, 1), fast, 1, cuda)["chunk_seconds"][0], 4)
-
-        # 4. FLOPs on the real configuration and what share of the hardware they got.
-        flops = _count_flops(preset, preset.streaming.steps)
-        per_chunk = report["seconds_per_chunk_by_chunks"][str(counts[-1])]
-        report["flops_per_chunk"] = flops
-        report["achieved_tflops"] = round(flops / per_chunk / 1e12, 3)
-
-        # 5. The naive way on the same architecture, same run.
-        if baseline:
-            optimised_seconds, naive_seconds = _compare_chunk_times(preset, baseline_preset(preset), 3, cuda)
-            report["baseline"] = {
-                "dtype": "float32", "batched_guidance": False, "compile": False,
-                "seconds_per_chunk": round(naive_seconds, 4),
-                "optimised_seconds_per_chunk": round(optimised_seconds, 4),
-                "speedup": round(naive_seconds / optimised_seconds, 3),
-            }
-
-        # 6. The refiner on the longest scene.
-        if preset.bench.refine:
-            report["refine"] = _bench_refine(root / f"bench-{counts[-1]}", preset, cuda)
+def _bench_lengths(root: Path, preset: Preset, counts: list[int], cuda: bool) -> dict[str, Any]:
+    """Seconds and peak memory per chunk at each length; the time per part of a chunk."""
+    warm_dir = _bench_project(root / "warm", preset, 1)
+    _stream(warm_dir, preset, 1, cuda)  # warm-up: first-call costs (allocator, kernel selection, compile)
+    runs = {count: _stream(_bench_project(root, preset, count), preset, count, cuda) for count in counts}
+    report: dict[str, Any] = {
+        "seconds_per_chunk_by_chunks": {str(c): round(r["total_seconds"] / c, 4) for c, r in runs.items()},
+        "chunk_seconds_by_chunks": {str(c): [round(x, 4) for x in r["chunk_seconds"]] for c, r in runs.items()},
+        "peak_rss_mb_by_chunks": {str(c): r["peak_rss_mb"] for c, r in runs.items()},
+    }
+    if cuda:
+        report["peak_cuda_mb_by_chunks"] = {str(c): r["peak_cuda_mb"] for c, r in runs.items()}
+    longest = runs[counts[-1]]
+    report["first_chunk_seconds"] = round(longest["chunk_seconds"][0], 4)
+    total_seconds = sum(r["total_seconds"] for r in runs.values())
+    report["model_time_fraction"] = round(sum(r["model_seconds"] for r in runs.values()) / total_seconds, 4)
+    # Per part of a chunk, over every length: what the model parts took, and the rest (files, scheduler, conversion).
+    chunks = sum(counts)
+    parts: dict[str, float] = {}
+    for run in runs.values():
+        for part, seconds in run["part_seconds"].items():
+            parts[part] = parts.get(part, 0.0) + seconds
+    parts["other"] = total_seconds - sum(parts.values())
+    report["part_seconds_per_chunk"] = {part: round(seconds / chunks, 4) for part, seconds in parts.items()}
+    peaks = [r["peak_cuda_mb"] if cuda else r["peak_rss_mb"] for r in runs.values()]
+    report["memory_growth_first_to_last"] = round(peaks[-1] / peaks[0] - 1, 4)
     return report
 
 
+def _bench_baseline(preset: Preset, cuda: bool) -> dict[str, Any]:
+    optimised_seconds, naive_seconds = _compare_chunk_times(preset, baseline_preset(preset), 3, cuda)
+    return {
+        "dtype": "float32", "batched_guidance": False, "compile": False,
+        "seconds_per_chunk": round(naive_seconds, 4),
+        "optimised_seconds_per_chunk": round(optimised_seconds, 4),
+        "speedup": round(naive_seconds / optimised_seconds, 3),
+    }
+
+
 def _bench_refine(project_dir: Path, preset: Preset, cuda: bool) -> dict[str, Any]:
-    from studio.project import load_project
-    from studio.refine import refine_scene
+    from studio.project.model import load_project
+    from studio.refine.stage import refine_scene
 
     _reset_peak_rss()
     _cuda_peak_reset(cuda)
@@ -350,6 +331,8 @@ def format_bench(report: dict[str, Any]) -> str:
     lines.append(f"  first chunk: {report['first_chunk_seconds']:.3f} s ({report['first_chunk_seconds_at_25_steps']:.3f} s at 25 steps)")
     lines.append(f"  model time fraction: {report['model_time_fraction']:.1%}; {report['achieved_tflops']:.3f} TFLOP/s "
                  f"({report['flops_per_chunk'] / 1e12:.2f} TFLOP per chunk)")
+    parts = ", ".join(f"{part} {seconds:.3f}" for part, seconds in report["part_seconds_per_chunk"].items())
+    lines.append(f"  seconds per chunk by part: {parts}")
     if "refine" in report:
         r = report["refine"]
         lines.append(f"  refine: {r['frames']} frames at {r['size'][1]}x{r['size'][0]} in {r['seconds']:.2f} s "

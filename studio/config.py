@@ -11,10 +11,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.errors import StudioError
+from studio.errors import StudioError, first_line
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 BACKENDS = ("tiny", "hub", "animatic", "random")
+# The one list of each choice: the CLI's choices, the preset checks, the UI's radios and the stages read these.
+PLANNERS = ("rules", "local", "remote")
+REFINE_MODES = ("randomized", "shared-noise", "naive")
+SCHEDULERS = ("ddim", "dpm-solver++", "unipc")
+
+
+def one_of(choices: tuple[str, ...]) -> str:
+    """'a, b or c' for a message naming the allowed choices."""
+    return ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) > 1 else choices[0]
 
 
 @dataclass
@@ -172,15 +181,15 @@ def check_preset(preset: Preset) -> Preset:
     s = preset.streaming
     if not 0 < s.context_frames < s.frames_per_chunk:
         raise StudioError(f"{where}: streaming.context_frames {s.context_frames} must be between 1 and frames_per_chunk - 1")
-    if s.scheduler not in ("ddim", "dpm-solver++", "unipc"):
-        raise StudioError(f"{where}: streaming.scheduler {s.scheduler!r} must be ddim, dpm-solver++ or unipc")
+    if s.scheduler not in SCHEDULERS:
+        raise StudioError(f"{where}: streaming.scheduler {s.scheduler!r} must be {one_of(SCHEDULERS)}")
     for section, width, height in (("streaming", s.width, s.height), ("refine", preset.refine.width, preset.refine.height)):
         if width % 8 or height % 8:
             raise StudioError(f"{where}: {section} size {width}x{height} must be divisible by 8")
-    if preset.refine.mode not in ("randomized", "shared-noise", "naive"):
-        raise StudioError(f"{where}: refine.mode {preset.refine.mode!r} must be randomized, shared-noise or naive")
-    if preset.planning.planner not in ("rules", "local", "remote"):
-        raise StudioError(f"{where}: planning.planner {preset.planning.planner!r} must be rules, local or remote")
+    if preset.refine.mode not in REFINE_MODES:
+        raise StudioError(f"{where}: refine.mode {preset.refine.mode!r} must be {one_of(REFINE_MODES)}")
+    if preset.planning.planner not in PLANNERS:
+        raise StudioError(f"{where}: planning.planner {preset.planning.planner!r} must be {one_of(PLANNERS)}")
     if preset.export.transition not in ("cut", "crossfade"):
         raise StudioError(f"{where}: export.transition {preset.export.transition!r} must be cut or crossfade")
     return preset
@@ -217,5 +226,5 @@ def load_preset(name_or_path: str | Path) -> Preset:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise StudioError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        raise StudioError(f"{path}: not valid YAML ({first_line(error)})") from None
     return preset_from_dict(data, str(path))

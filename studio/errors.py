@@ -15,3 +15,12 @@ class ModelUnavailableError(StudioError):
 
 class StoppedError(StudioError):
     """The user asked to stop; finished work was kept."""
+
+
+def first_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of an error's message (or its type's name when it has none), cut to `limit` characters.
+
+    Library errors often carry a multi-line message or a traceback; a person needs its first line only.
+    """
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:limit]

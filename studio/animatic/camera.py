@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from studio.project import CAMERA_MOVES
+from studio.project.model import CAMERA_MOVES
 
 PAN_ZOOM = 1.4  # pans look through a window of 1/1.4 of the canvas: 1 canvas pixel per output pixel
 PAN_TRAVEL = 0.95 * (1.0 - 1.0 / PAN_ZOOM) / 2.0  # how far the window centre may travel each way

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from studio.animatic.scenery import SUPERSAMPLE, choose_look, paint_background, stable_hash, words_of
 from studio.animatic.text import fit_text, line_height, text_width
-from studio.project import Entity, Scene, Script
+from studio.project.model import Entity, Scene, Script
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from studio.animatic.scenery import choose_look, draw_weather
 from studio.animatic.text import caption_overlay, composite, draw_labels
 from studio.config import Preset
 from studio.errors import StudioError
-from studio.project import CAMERA_MOVES, Scene, Script
+from studio.project.model import CAMERA_MOVES, Scene, Script
 
 logger = logging.getLogger(__name__)
 

@@ -52,7 +52,7 @@ def clip_scores(frames: np.ndarray, prompt: str, preset=None, *, limit: int = MA
     """
     import torch
 
-    from studio.models import get_component
+    from studio.models.cache import get_component
 
     prompt = (prompt or "").strip()
     if not prompt:

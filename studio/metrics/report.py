@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.errors import StudioError
+from studio.errors import StudioError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,7 @@ def probe_video(path: Path) -> tuple[int, int, float]:
     try:
         meta = next(reader)
     except (RuntimeError, OSError, StopIteration, KeyError) as error:
-        text = str(error).strip().splitlines()
-        raise StudioError(f"{path} is not a readable video ({text[0][:120] if text else type(error).__name__})") from None
+        raise StudioError(f"{path} is not a readable video ({first_line(error, 120)})") from None
     finally:
         reader.close()
     width, height = meta.get("size", (0, 0))
@@ -63,9 +62,9 @@ def check_video_size(path: Path, width: int, height: int) -> None:
 
 def evaluate_video(path: Path, *, prompt: str | None = None, preset=None, plots_dir: Path | None = None) -> dict[str, Any]:
     """All metrics of the video at `path`. Bad input (missing, not a video, < 2 frames, 4K) -> StudioError."""
-    from studio.metrics.mawe import MAWE_NOTE, motion_stats, resize_for_analysis
-    from studio.metrics.scuts import count_scene_cuts, scuts_note
-    from studio.video_io import MAX_EVAL_FRAMES, read_video
+    from studio.media.video import MAX_EVAL_FRAMES, read_video
+    from studio.metrics.mawe import motion_stats, resize_for_analysis
+    from studio.metrics.scuts import count_scene_cuts
 
     path = Path(path)
     # 1. Check the header first: a 4K file is refused before it is decoded into memory.
@@ -81,7 +80,21 @@ def evaluate_video(path: Path, *, prompt: str | None = None, preset=None, plots_
     stats = motion_stats(small, resize=False)
     # 3. Scene cuts, from the file.
     scuts, min_scene_len = count_scene_cuts(path, fps)
-    report: dict[str, Any] = {
+    report = _report(path, frames, fps, stats, scuts, min_scene_len, small_frames=len(small))
+    # 4. Text alignment, only with a prompt (it loads a CLIP model).
+    if prompt is not None and prompt.strip():
+        report.update(_clip_report(frames, prompt, preset))
+    # 5. Plots for people: motion and consistency over time, and the X-T slice (seams show as breaks).
+    if plots_dir is not None:
+        report["plots"] = save_plots(frames, report, Path(plots_dir), stem=path.stem)
+    return report
+
+
+def _report(path: Path, frames: np.ndarray, fps: float, stats, scuts: int, min_scene_len: int, small_frames: int) -> dict[str, Any]:
+    from studio.metrics.mawe import MAWE_NOTE
+    from studio.metrics.scuts import scuts_note
+
+    return {
         "video": str(path),
         "frames": int(len(frames)),
         "fps": float(fps),
@@ -98,29 +111,24 @@ def evaluate_video(path: Path, *, prompt: str | None = None, preset=None, plots_
         "motion": float(stats.flow_means.mean()),
         # seams.seam_score's definition (std over time of the mean flow magnitude), from the flow
         # already computed above rather than a second pass; a test keeps the two equal.
-        "seam_score": float(np.std(stats.flow_means)) if len(small) >= 3 else 0.0,
+        "seam_score": float(np.std(stats.flow_means)) if small_frames >= 3 else 0.0,
         "clip_score": None,
         "clip_frames": 0,
         "per_chunk": stats.per_chunk,
     }
-    # 4. Text alignment, only with a prompt (it loads a CLIP model).
-    if prompt is not None and prompt.strip():
-        from studio.errors import ModelUnavailableError
-        from studio.metrics.clip_score import clip_scores
 
-        report["prompt"] = prompt
-        try:
-            scores = clip_scores(frames, prompt, preset)
-            report["clip_score"] = float(scores.mean())
-            report["clip_frames"] = int(len(scores))
-        except ModelUnavailableError as error:
-            # Offline without the CLIP weights: every other metric is still worth having.
-            logger.warning("CLIP score skipped: %s", error)
-            report["clip_note"] = f"not computed: {error}"
-    # 5. Plots for people: motion and consistency over time, and the X-T slice (seams show as breaks).
-    if plots_dir is not None:
-        report["plots"] = save_plots(frames, report, Path(plots_dir), stem=path.stem)
-    return report
+
+def _clip_report(frames: np.ndarray, prompt: str, preset) -> dict[str, Any]:
+    from studio.errors import ModelUnavailableError
+    from studio.metrics.clip_score import clip_scores
+
+    try:
+        scores = clip_scores(frames, prompt, preset)
+    except ModelUnavailableError as error:
+        # Offline without the CLIP weights: every other metric is still worth having.
+        logger.warning("CLIP score skipped: %s", error)
+        return {"prompt": prompt, "clip_note": f"not computed: {error}"}
+    return {"prompt": prompt, "clip_score": float(scores.mean()), "clip_frames": int(len(scores))}
 
 
 def save_plots(frames: np.ndarray, report: dict[str, Any], plots_dir: Path, stem: str = "video") -> dict[str, str]:
@@ -142,7 +150,7 @@ def plot_per_chunk(per_chunk: list[dict], path: Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from studio.project import atomic_write_bytes
+    from studio.project.paths import atomic_write_bytes
 
     chunks = [row["chunk"] for row in per_chunk]
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True)

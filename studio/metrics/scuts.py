@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from studio.errors import StudioError
+from studio.errors import StudioError, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,7 @@ def scene_boundaries(path: Path, min_scene_len: int) -> list[tuple[int, int]]:
     try:
         scenes = detect(str(path), AdaptiveDetector(min_scene_len=min_scene_len), show_progress=False)
     except Exception as error:  # noqa: BLE001 - the backend raises several kinds; the user needs one line
-        first = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        raise StudioError(f"scene detection failed on {path} ({first})") from None
+        raise StudioError(f"scene detection failed on {path} ({first_line(error)})") from None
     return [(start.frame_num, end.frame_num) for start, end in scenes]
 
 

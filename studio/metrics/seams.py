@@ -59,7 +59,7 @@ def save_xt_slice(frames: np.ndarray, path: Path, row: int | None = None) -> Pat
 
     from PIL import Image
 
-    from studio.project import atomic_write_bytes
+    from studio.project.paths import atomic_write_bytes
 
     image = Image.fromarray(xt_slice(frames, row))
     buffer = io.BytesIO()

@@ -9,7 +9,7 @@ import gradio as gr
 
 from studio.config import Preset
 from studio.errors import StudioError
-from studio.ui import export_tab, generate_tab, references_tab, refine_tab, script_tab
+from studio.ui import export_tab, generate_tab, plan_tab, references_tab, refine_tab
 from studio.ui.handlers import Handlers
 from studio.ui.state import SessionState, Workspace
 from studio.ui.theme import ASSETS_DIR, load_css, load_examples, studio_theme
@@ -65,8 +65,8 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
                                   api_visibility="private", show_progress="hidden")
         ui.refresh = {}  # filled once every tab exists (it updates all of them)
         with gr.Tabs(elem_id="stage-tabs") as ui.tabs:
-            with gr.Tab("1 · Script", id="script"):
-                script_tab.build(ui)
+            with gr.Tab("1 · Plan", id="plan"):
+                plan_tab.build(ui)
             with gr.Tab("2 · References", id="references"):
                 references_tab.build(ui)
             with gr.Tab("3 · Generate", id="generate"):

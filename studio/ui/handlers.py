@@ -16,20 +16,26 @@ from typing import Any
 
 import gradio as gr
 
-from studio.config import Preset
+from studio.config import PLANNERS, REFINE_MODES, Preset
 from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
-from studio.project import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project
+from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
 from studio.ui import views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
-    MAX_UPLOAD_BYTES, _rows, _walk_values, check_upload, one_line, parse_count, parse_seed, progress_adapter, user_errors,
+    MAX_UPLOAD_BYTES,
+    _rows,
+    _walk_values,
+    check_upload,
+    one_line,
+    parse_count,
+    parse_seed,
+    progress_adapter,
+    user_errors,
 )
 from studio.ui.state import SessionState, Workspace
 
 logger = logging.getLogger(__name__)
 
-REFINE_MODES = ("randomized", "shared-noise", "naive")
-PLANNERS = ("rules", "local", "remote")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 # ZeroGPU budget of each GPU entry point, in seconds (ignored off Spaces).
 GPU_SECONDS = {"plan": 60, "references": 120, "generate": 300, "regenerate_chunk": 90, "refine": 300, "export": 120}
@@ -61,11 +67,7 @@ class Handlers:
         return views.project_summary(project, self.workspace.is_saved(project_dir))
 
     def _scene_id(self, project: Project, scene_id: str | None) -> str:
-        if scene_id:
-            return project.script.scene(scene_id).id
-        if not project.script.scenes:
-            raise StudioError("the script has no scenes; add one in the Script tab")
-        return project.script.scenes[0].id
+        return scene_ids_to_make(project, scene_id or None)[0]
 
     # ------------------------------------------------------------------ project bar
 
@@ -86,7 +88,7 @@ class Handlers:
     @user_errors
     def import_project(self, archive: Any, request: gr.Request):
         """Import a project archive (.zip) into this session."""
-        from studio.archive import import_archive
+        from studio.export.archive import import_archive
 
         path = check_upload(archive, (".zip",), "archive")
         session_dir = self.workspace.session_dir(_session_hash(request))
@@ -100,8 +102,8 @@ class Handlers:
     def plan(self, prompt: str, planner: str, num_scenes: Any, session: SessionState, request: gr.Request,
              progress=gr.Progress()):
         """Plan a new project from a prompt: returns its id, the scene and entity tables, a message."""
-        from studio.planning.tables import script_to_rows
-        from studio.stages import plan_project
+        from studio.plan.stage import plan_project
+        from studio.plan.tables import script_to_rows
 
         if not (prompt or "").strip():
             raise ValidationError("the prompt is empty: describe the video you want in a sentence or two")
@@ -120,8 +122,8 @@ class Handlers:
     @user_errors
     def apply_script(self, project_id: str, prompt: str, scene_rows: Any, entity_rows: Any, request: gr.Request):
         """Validate the edited tables and save them; a bad cell is named inline and nothing is lost."""
-        from studio.planning.tables import rows_to_script, script_to_rows
-        from studio.project import save_project
+        from studio.plan.tables import rows_to_script, script_to_rows
+        from studio.project.model import save_project
 
         project_dir, project = self._open(project_id, request)
         scene_rows, entity_rows = _rows(scene_rows), _rows(entity_rows)
@@ -142,8 +144,8 @@ class Handlers:
 
     def add_scene(self, scene_rows: Any):
         """Append a scene row with sensible defaults (the user fills it in, then applies)."""
-        from studio.planning.tables import script_to_rows
-        from studio.project import Scene, Script
+        from studio.plan.tables import script_to_rows
+        from studio.project.model import Scene, Script
 
         rows = _rows(scene_rows)
         if len(rows) >= MAX_SCENES:
@@ -173,7 +175,7 @@ class Handlers:
     def references(self, project_id: str, entity_id: str, seed: Any, approve: bool, session: SessionState,
                    request: gr.Request, progress=gr.Progress()):
         """Make the entity references and scene images (or one entity's again, with a new seed)."""
-        from studio.references import make_references
+        from studio.references.stage import make_references
 
         project_dir, project = self._open(project_id, request, session)
         entity_id = (entity_id or "").strip() or None
@@ -187,7 +189,7 @@ class Handlers:
 
     @user_errors
     def set_entity_status(self, project_id: str, entity_id: str, status: str, request: gr.Request):
-        from studio.references import set_entity_status
+        from studio.references.stage import set_entity_status
 
         project_dir, _ = self._open(project_id, request)
         project = set_entity_status(project_dir, entity_id, status)
@@ -195,7 +197,7 @@ class Handlers:
 
     @user_errors
     def upload_entity(self, project_id: str, entity_id: str, upload: Any, request: gr.Request):
-        from studio.references import upload_entity_image
+        from studio.references.stage import upload_entity_image
 
         project_dir, _ = self._open(project_id, request)
         path = check_upload(upload, IMAGE_SUFFIXES, "image")
@@ -216,31 +218,26 @@ class Handlers:
         Yields (segment for the streaming video, timeline html, timeline rows, draft video, message).
         It resumes at the first chunk that is not ready, so it also continues stale chunks.
         """
-        from studio.streaming.generate import generate_scene
+        from studio.generate.stage import generate_project
 
         project_dir, project = self._open(project_id, request, session)
         # 0 or empty: the script's own count (the page shows 0 for an empty number box).
         count = parse_count(num_chunks, "number of chunks", 0, min(MAX_CHUNKS_PER_SCENE, self.preset.streaming.max_chunks)) or None
-        scene_ids = [project.script.scene(scene_id).id] if scene_id else [s.id for s in project.script.scenes]
-        if not scene_ids:
-            raise StudioError("the script has no scenes; add one in the Script tab")
+        scene_ids = scene_ids_to_make(project, scene_id or None)
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
         planned = sum(count or project.script.scene(s).n_chunks for s in scene_ids)
         made = 0
         progress(0.0, desc="starting")
-        for current in scene_ids:
-            for event in generate_scene(project_dir, self.preset, current, num_chunks=count, stop=stop):
-                made += 1
-                progress(min(made / max(planned, 1), 1.0), desc=f"{current}: chunk {event.index} done")
-                timeline, rows, _ = self._scene_view(project_dir, load_project(project_dir), current)
-                yield (str(event.preview_path), timeline, rows, gr.skip(),
-                       f"{current}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s)")
-            if stop is not None and stop.is_set():
-                break
+        shown = scene_ids[0]
+        for event in generate_project(project_dir, self.preset, scene_id=scene_id or None, num_chunks=count, stop=stop):
+            made, shown = made + 1, event.scene_id
+            progress(min(made / max(planned, 1), 1.0), desc=f"{shown}: chunk {event.index} done")
+            timeline, rows, _ = self._scene_view(project_dir, load_project(project_dir), shown)
+            yield (str(event.preview_path), timeline, rows, gr.skip(),
+                   f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s)")
         project = load_project(project_dir)
-        shown = scene_ids[-1] if made else scene_ids[0]
         timeline, rows, draft = self._scene_view(project_dir, project, shown)
         if stop is not None and stop.is_set():
             message = f"Stopped after {made} new chunks; finished chunks are kept. Press Continue to resume."
@@ -260,7 +257,7 @@ class Handlers:
     def regenerate_chunk(self, project_id: str, scene_id: str, chunk_index: Any, seed: Any, prompt: str,
                          session: SessionState, request: gr.Request, progress=gr.Progress()):
         """Make one chunk again with a new seed and/or prompt; later chunks become stale."""
-        from studio.streaming.generate import regenerate_chunk
+        from studio.generate.stage import regenerate_chunk
 
         project_dir, project = self._open(project_id, request, session)
         scene = project.script.scene(self._scene_id(project, scene_id))
@@ -304,7 +301,7 @@ class Handlers:
     def refine(self, project_id: str, scene_id: str, mode: str, strength: Any, seed: Any, session: SessionState,
                request: gr.Request, progress=gr.Progress()):
         """Refine one scene's draft; returns (before, after, X-T slice, message)."""
-        from studio.refine import refine_scene
+        from studio.refine.stage import refine_scene
 
         project_dir, project = self._open(project_id, request, session)
         scene = project.script.scene(self._scene_id(project, scene_id))
@@ -343,7 +340,7 @@ class Handlers:
     @user_errors
     def export(self, project_id: str, with_metrics: bool, request: gr.Request, progress=gr.Progress()):
         """Assemble the final video and the archive; returns (video, scene files, archive, metrics, plots)."""
-        from studio.export import export_project
+        from studio.export.stage import export_project
 
         project_dir, project = self._open(project_id, request)
         exports = self.workspace.session_dir(_session_hash(request)) / "exports"
@@ -379,7 +376,7 @@ class Handlers:
     @user_errors
     def refresh(self, project_id: str, request: gr.Request):
         """Everything the tabs show for the current project."""
-        from studio.planning.tables import script_to_rows
+        from studio.plan.tables import script_to_rows
 
         project_dir, project = self._open(project_id, request)
         scene_rows, entity_rows = script_to_rows(project.script)

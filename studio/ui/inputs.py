@@ -10,7 +10,7 @@ import gradio as gr
 
 from studio.errors import StudioError, ValidationError
 
-logger = logging.getLogger("studio.ui.handlers")
+logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 

@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from studio.ui.handlers import REFINE_MODES
+from studio.config import REFINE_MODES
 
 MODE_INFO = ("randomized: a random cut in every overlap at every step (no seams) · shared-noise: one noise, fixed cut "
              "· naive: independent windows (shows the seams)")

@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 from studio.errors import StudioError
-from studio.project import PROJECT_FILE, load_project, project_dir_for, resolve_inside, save_project, validate_id
+from studio.project.model import load_project, save_project
+from studio.project.paths import PROJECT_FILE, project_dir_for, resolve_inside, validate_id
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Workspace:
         """The folder of `project_id` as this session sees it: its own session project, else a saved one."""
         project_id = (project_id or "").strip()
         if not project_id:
-            raise StudioError("no project yet: write a prompt and press Plan in the Script tab, or open a saved project")
+            raise StudioError("no project yet: write a prompt and press Plan in the Plan tab, or open a saved project")
         validate_id(project_id, "project id")
         own = self.session_dir(session_hash) / project_id
         if (own / PROJECT_FILE).is_file():

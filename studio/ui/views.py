@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from studio.project import Project, ProjectPaths, Scene
+from studio.project.model import Project, Scene
+from studio.project.paths import ProjectPaths
 
 TIMELINE_COLUMNS = ["chunk", "status", "seed", "seconds", "prompt"]
 STATUS_LABELS = {"ready": "ready", "stale": "stale", "failed": "failed", "pending": "not made"}

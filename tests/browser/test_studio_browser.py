@@ -91,23 +91,23 @@ def test_click_through_the_studio(page):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
-    # 1. Script: plan, then edit a cell (a bad value is named inline; a good one is saved).
+    # 1. Plan: plan, then edit a cell (a bad value is named inline; a good one is saved).
     page.locator("#prompt textarea").fill(PROMPT)
     page.locator("#plan-btn").click()
-    expect(page.locator("#script-msg")).to_contain_text("Planned 2 scenes")
+    expect(page.locator("#plan-msg")).to_contain_text("Planned 2 scenes")
     expect(page.locator("#project-summary")).to_contain_text("2 scenes")
     settle(page)
-    from studio.planning.tables import SCENE_COLUMNS
+    from studio.plan.tables import SCENE_COLUMNS
 
     chunks_column = SCENE_COLUMNS.index("chunks")
     edit_cell(page, "#scenes-table", 0, chunks_column, "many")
-    expect(page.locator("#script-msg")).to_contain_text("scenes row 1, column 'chunks'")
+    expect(page.locator("#plan-msg")).to_contain_text("scenes row 1, column 'chunks'")
     edit_cell(page, "#scenes-table", 0, chunks_column, "2")
-    expect(page.locator("#script-msg")).to_contain_text("Saved: 2 scenes")
+    expect(page.locator("#plan-msg")).to_contain_text("Saved: 2 scenes")
     edit_cell(page, "#scenes-table", 1, chunks_column, "2")
-    expect(page.locator("#script-msg")).to_contain_text("Saved: 2 scenes")
+    expect(page.locator("#plan-msg")).to_contain_text("Saved: 2 scenes")
     expect(page.locator("#scenes-table")).to_contain_text("2")
-    shoot(page, "script")
+    shoot(page, "plan")
 
     # 2. References: make them, approve the first card.
     page.get_by_role("tab", name="2 · References").click()

@@ -23,7 +23,7 @@ def _inputs(preset):
 
 
 def test_tiny_chunk_in_bf16_on_cuda(tiny_preset):
-    from studio.streaming.sampler import StreamingPipeline
+    from studio.generate.sampler import StreamingPipeline
 
     preset = _on_cuda(tiny_preset, "bfloat16")
     context, anchor = _inputs(preset)
@@ -35,7 +35,7 @@ def test_tiny_chunk_in_bf16_on_cuda(tiny_preset):
 
 
 def test_cuda_fp32_matches_cpu(tiny_preset):
-    from studio.streaming.sampler import StreamingPipeline
+    from studio.generate.sampler import StreamingPipeline
 
     context, anchor = _inputs(tiny_preset)
     cpu = StreamingPipeline(tiny_preset).make_chunk("a fox", context, anchor, seed=3)
@@ -47,7 +47,7 @@ def test_full_size_chunk_fits_in_its_stated_memory():
     import torch
 
     from studio.config import load_preset
-    from studio.streaming.sampler import StreamingPipeline
+    from studio.generate.sampler import StreamingPipeline
 
     preset = load_preset("bench-gpu")
     context, anchor = _inputs(preset)
@@ -60,8 +60,8 @@ def test_full_size_chunk_fits_in_its_stated_memory():
 def test_cpu_offload_keeps_one_model_on_the_gpu_and_the_same_chunk(tiny_preset):
     import torch
 
-    from studio.models import get_component
-    from studio.streaming.sampler import StreamingPipeline
+    from studio.generate.sampler import StreamingPipeline
+    from studio.models.cache import get_component
 
     resident = _on_cuda(tiny_preset, "float32")
     offloaded = copy.deepcopy(resident)

@@ -40,7 +40,7 @@ def test_flop_count_grows_linearly_with_steps(small):
 
 def test_unbatched_guidance_is_the_same_computation(small):
     """The baseline's two forwards compute what the batched forward computes (to float rounding)."""
-    from studio.streaming.sampler import StreamingPipeline
+    from studio.generate.sampler import StreamingPipeline
 
     s = small.streaming
     context = np.random.default_rng(0).integers(0, 256, (s.context_frames, 16, 16, 3), dtype=np.uint8)

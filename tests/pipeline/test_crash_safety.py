@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from studio.project import Scene, Script, load_project, new_project, save_project
-from studio.video_io import load_frames, load_scene_frames
+from studio.media.video import load_frames, load_scene_frames
+from studio.project.model import Scene, Script, load_project, new_project, save_project
 
 CHUNKS = 5
 

@@ -1,6 +1,6 @@
 """Export: scenes assembled in order into a browser-playable mp4, per-scene files, the archive round trip.
 
-Projects are built by hand (studio.project dataclasses + chunk npz files), so these tests do not
+Projects are built by hand (studio.project.model dataclasses + chunk npz files), so these tests do not
 depend on the generation stage.
 """
 
@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from studio.errors import StudioError
-from studio.export import export_project
-from studio.project import Chunk, ProjectPaths, Scene, Script, load_project, new_project, save_project
-from studio.video_io import load_scene_frames, read_video, save_frames, write_mp4
+from studio.export.stage import export_project
+from studio.media.video import load_scene_frames, read_video, save_frames, write_mp4
+from studio.project.model import Chunk, Scene, Script, load_project, new_project, save_project
+from studio.project.paths import ProjectPaths
 
 
 def gradient_frames(num_frames: int, height: int, width: int, seed: int) -> np.ndarray:
@@ -118,7 +119,7 @@ def test_draft_only_project_and_crossfade(projects_root, tiny_preset):
 
 
 def test_scenes_of_another_aspect_are_fitted_with_bars(projects_root, tiny_preset):
-    from studio.export import fit_frame
+    from studio.export.stage import fit_frame
 
     frame = np.full((32, 64, 3), 200, np.uint8)
     fitted = fit_frame(frame, 64, 64)
@@ -140,7 +141,7 @@ def test_no_scene_with_frames_is_an_error_and_changes_nothing(projects_root, tin
 
 
 def test_archive_round_trips(projects_root, tiny_preset, tmp_path):
-    from studio.archive import import_archive
+    from studio.export.archive import import_archive
 
     project_dir = make_project(projects_root)
     result = export_project(project_dir, tiny_preset, archive=tmp_path / "fox.zip")

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from studio.errors import StudioError
-from studio.project import Scene, Script, load_project, new_project, save_project
-from studio.streaming.generate import generate_scene, regenerate_chunk
-from studio.video_io import load_frames, load_scene_frames, read_video
+from studio.generate.stage import generate_scene, regenerate_chunk
+from studio.media.video import load_frames, load_scene_frames, read_video
+from studio.project.model import Scene, Script, load_project, new_project, save_project
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_interrupted_run_keeps_finished_chunks_and_resumes_to_the_same_video(tmp
 def test_cam_receives_the_previous_chunks_last_frames(tmp_path, preset):
     from PIL import Image
 
-    from studio.streaming.sampler import build_streaming_model
+    from studio.generate.sampler import build_streaming_model
 
     path = make_project(tmp_path / "p", n_chunks=2, scene_image="scenes/s1/image.png")
     image = (np.arange(16 * 16 * 3).reshape(16, 16, 3) % 251).astype(np.uint8)

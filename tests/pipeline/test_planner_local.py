@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 
 from studio.errors import StudioError
-from studio.planning import local, plan_script
-from studio.planning.schema import SCRIPT_JSON_SCHEMA, schema_errors
-from studio.project import CAMERA_MOVES, script_from_dict
+from studio.plan import local
+from studio.plan.schema import SCRIPT_JSON_SCHEMA, schema_errors
+from studio.plan.stage import plan_script
+from studio.project.model import CAMERA_MOVES, script_from_dict
 
 
 def test_constrained_decoding_yields_schema_valid_json_fast(tiny_preset):

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from studio.errors import StudioError
-from studio.planning import plan_script
+from studio.plan.stage import plan_script
 
 VALID = {"entities": [{"id": "fox", "name": "fox", "description": "a red fox"}],
          "scenes": [{"title": "Run", "event": "The fox runs", "entity_ids": ["fox"], "background": "a forest",

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio import references
 from studio.errors import StudioError
-from studio.models import get_component
-from studio.project import Entity, Scene, Script, load_project, new_project, save_project
+from studio.models.cache import get_component
+from studio.project.model import Entity, Scene, Script, load_project, new_project, save_project
+from studio.references import stage as references
 
 FOX, OWL, FOREST = "fox", "owl", "forest"
 
@@ -278,7 +278,7 @@ def test_hub_style_checkpoint_file_loads_and_a_missing_one_is_a_clear_error(tmp_
     from safetensors.torch import save_file
 
     from studio.errors import ModelUnavailableError
-    from studio.ip_adapter import load_ip_adapter_weights, random_ip_adapter_state_dict
+    from studio.references.ip_adapter import load_ip_adapter_weights, random_ip_adapter_state_dict
 
     pipe = get_component(tiny_preset, "text_to_image")
     state = random_ip_adapter_state_dict(pipe.unet, pipe.image_encoder.config.projection_dim, seed=3)

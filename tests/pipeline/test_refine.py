@@ -10,21 +10,26 @@ import numpy as np
 import pytest
 import torch
 
+from studio.config import REFINE_MODES as MODES
 from studio.errors import StoppedError, StudioError
-from studio.project import Chunk, ProjectPaths, Scene, Script, load_project, new_project, save_project
-from studio.refine import MODES, denoise_video, encode_prompt, refine_scene, refine_size, sdedit_timesteps
-from studio.video_io import read_video, save_frames
+from studio.media.video import read_video, save_frames
+from studio.project.model import Chunk, Scene, Script, load_project, new_project, save_project
+from studio.project.paths import ProjectPaths
+from studio.refine.stage import denoise_video, refine_scene, refine_size, sdedit_timesteps
 
 
 @pytest.fixture(scope="module")
 def parts(tiny_preset):
     from diffusers import DDIMScheduler
 
-    from studio.models import get_component
+    from studio.models.cache import get_component
 
     unet = get_component(tiny_preset, "refiner_unet")
     scheduler_config = get_component(tiny_preset, "scheduler").config
-    states = encode_prompt(tiny_preset, "a red fox runs", "")  # (2, 77, D)
+    from studio.models.diffusion import encode_prompts
+
+    tokenizer, text_encoder = get_component(tiny_preset, "tokenizer"), get_component(tiny_preset, "text_encoder")
+    states = encode_prompts(tokenizer, text_encoder, ["", "a red fox runs"])  # (2, 77, D)
     return unet, (lambda: DDIMScheduler.from_config(scheduler_config)), states
 
 
@@ -197,7 +202,7 @@ def test_animatic_refine_is_a_lanczos_upscale(tmp_path, caplog):
 
     animatic = load_preset("animatic")
     _make_project(tmp_path, chunk_sizes=(16,), size=(16, 24))  # non-square: the aspect ratio is kept
-    with caplog.at_level("INFO", logger="studio.refine"):
+    with caplog.at_level("INFO", logger="studio.refine.stage"):
         result = refine_scene(tmp_path, animatic, "s1")
     assert result.mode == "lanczos" and "Lanczos" in caplog.text
     assert result.num_frames == 16 and result.width % 8 == 0 and result.height % 8 == 0

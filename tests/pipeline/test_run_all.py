@@ -3,7 +3,7 @@
 import subprocess
 
 from studio.cli import main
-from studio.project import load_project
+from studio.project.model import load_project
 
 
 def test_run_makes_a_playable_video_from_one_prompt(tmp_path, capsys):

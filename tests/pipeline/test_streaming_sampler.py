@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from studio.errors import StudioError
-from studio.streaming.sampler import StreamingPipeline
+from studio.generate.sampler import StreamingPipeline
 
 
 def small(tiny_preset, **streaming):

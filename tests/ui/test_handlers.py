@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import pytest
 
-from studio.project import load_project
+from studio.project.model import load_project
 from studio.ui.handlers import check_upload, parse_count
 from studio.ui.state import SessionState
 from tests.ui.conftest import fake_request
@@ -21,7 +21,7 @@ def planned(handlers):
 
 
 def test_plan_returns_tables_in_column_order(planned):
-    from studio.planning.tables import ENTITY_COLUMNS, SCENE_COLUMNS
+    from studio.plan.tables import ENTITY_COLUMNS, SCENE_COLUMNS
 
     handlers, request, project_id, scene_rows, entity_rows = planned
     assert project_id.startswith("p-") and len(scene_rows) == 2
@@ -39,7 +39,7 @@ def test_plan_returns_tables_in_column_order(planned):
     ("camera", "spin wildly", "column 'camera'"),
 ])
 def test_bad_cells_are_named_inline_and_nothing_is_saved(planned, column, value, expected):
-    from studio.planning.tables import SCENE_COLUMNS
+    from studio.plan.tables import SCENE_COLUMNS
 
     handlers, request, project_id, scene_rows, entity_rows = planned
     folder = handlers.workspace.locate("alice", project_id)
@@ -63,7 +63,7 @@ def test_a_thousand_scenes_is_refused_inline(planned):
 
 
 def test_valid_edit_is_saved_and_add_remove_scene(planned):
-    from studio.planning.tables import SCENE_COLUMNS
+    from studio.plan.tables import SCENE_COLUMNS
 
     handlers, request, project_id, scene_rows, entity_rows = planned
     rows, note = handlers.add_scene(scene_rows)

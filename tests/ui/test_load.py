@@ -53,8 +53,8 @@ def queue_places(seen) -> list[tuple[int, int]]:
 def test_four_sessions_plan_and_generate_at_once(tmp_path):
     from gradio_client import Client
 
-    from studio.project import load_project
-    from studio.video_io import load_scene_frames
+    from studio.media.video import load_scene_frames
+    from studio.project.model import load_project
 
     demo, url = launch(tmp_path / "projects")
     try:
@@ -143,7 +143,7 @@ def test_queue_is_bounded_and_refuses_the_extra_job_clearly(tmp_path, monkeypatc
     from gradio_client.exceptions import AppError
     from gradio_client.utils import QueueError
 
-    import studio.streaming.generate as streaming
+    import studio.generate.stage as streaming
     from studio.ui import app as ui_app
 
     monkeypatch.setenv("STUDIO_QUEUE_SIZE", "1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from studio.errors import StudioError
-from studio.project import Project, Script, save_project
+from studio.project.model import Project, Script, save_project
 from studio.ui.state import SESSIONS_DIR, SessionState, Workspace, session_key
 
 
@@ -48,7 +48,7 @@ def test_save_moves_the_project_out_of_the_session_and_cleanup_keeps_it(projects
     saved_id, saved = workspace.save("alice", project_id, "my-film")
     assert saved_id == "my-film" and saved == projects_root.resolve() / "my-film"
     assert not folder.exists()
-    from studio.project import load_project
+    from studio.project.model import load_project
 
     assert load_project(saved).id == "my-film"
     # Any session can reopen a saved project by its name.

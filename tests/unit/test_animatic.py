@@ -10,14 +10,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.animatic import frames_to_image, render_chunk, render_entity_card, render_frames, render_scene_image, scene_length_frames
+from studio.animatic import (
+    frames_to_image,
+    render_chunk,
+    render_entity_card,
+    render_frames,
+    render_scene_image,
+    scene_length_frames,
+)
 from studio.animatic.camera import PAN_ZOOM, layer_poses, scene_progress
 from studio.animatic.render import caption_text, chunk_frame_numbers
 from studio.animatic.scenery import choose_look
-from studio.animatic.text import CAPTION_MAX_LINES, caption_overlay, label_strip_height, text_width, wrap_text, font
+from studio.animatic.text import CAPTION_MAX_LINES, caption_overlay, font, label_strip_height, text_width, wrap_text
 from studio.config import load_preset
 from studio.errors import StudioError
-from studio.project import CAMERA_MOVES, Entity, Scene, Script
+from studio.project.model import CAMERA_MOVES, Entity, Scene, Script
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from studio import tiny_models
-from studio.streaming.apm import anchor_tokens, clip_pixels
-from studio.streaming.attention import APMMixingProcessor, ImageTokensLeakError, spatial_cross_attentions
-from studio.streaming.model import StreamingModel
+from studio.generate.apm import anchor_tokens, clip_pixels
+from studio.generate.attention import APMMixingProcessor, ImageTokensLeakError, spatial_cross_attentions
+from studio.generate.model import StreamingModel
+from studio.models import tiny as tiny_models
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from studio.archive import export_archive, import_archive
 from studio.errors import StudioError
-from studio.project import Chunk, Scene, Script, load_project, new_project, project_to_dict, save_project
-from studio.video_io import load_frames, save_frames
+from studio.export.archive import export_archive, import_archive
+from studio.media.video import load_frames, save_frames
+from studio.project.model import Chunk, Scene, Script, load_project, new_project, project_to_dict, save_project
 
 
 def make_project(root, project_id="fox"):
@@ -71,7 +71,7 @@ def test_links_are_refused(tmp_path):
 
 
 def test_too_many_and_too_large_members_are_refused(tmp_path, monkeypatch):
-    import studio.archive as archive_module
+    import studio.export.archive as archive_module
 
     zip_path = hostile_zip(tmp_path / "many.zip", {f"scenes/a/{i}.bin": b"x" for i in range(5)})
     monkeypatch.setattr(archive_module, "MAX_MEMBERS", 4)

@@ -1,15 +1,22 @@
-"""Window layout and the randomized-blending law (studio.blending)."""
+"""Window layout and the randomized-blending law (studio.refine.blending)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from studio.blending import (
-    blend_sources, check_window, fixed_sources, merge_windows, overlap_sizes, sources_from_cuts, window_ranges,
-    window_slices, window_starts,
-)
 from studio.errors import ValidationError
+from studio.refine.blending import (
+    blend_sources,
+    check_window,
+    fixed_sources,
+    merge_windows,
+    overlap_sizes,
+    sources_from_cuts,
+    window_ranges,
+    window_slices,
+    window_starts,
+)
 
 LAYOUTS = [(16, 4), (24, 8), (8, 4), (5, 1), (3, 2)]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from studio import tiny_models
-from studio.streaming.cam import FrameEncoder, frame_encoder_widths, skip_channels
-from studio.streaming.model import StreamingModel
+from studio.generate.cam import FrameEncoder, frame_encoder_widths, skip_channels
+from studio.generate.model import StreamingModel
+from studio.models import tiny as tiny_models
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from studio import tiny_models
 from studio.errors import StudioError
-from studio.streaming.checkpoint import convert_checkpoint, load_into, read_checkpoint, to_our_key, to_released_key
-from studio.streaming.model import StreamingModel
+from studio.generate.checkpoint import convert_checkpoint, load_into, read_checkpoint, to_our_key, to_released_key
+from studio.generate.model import StreamingModel
+from studio.models import tiny as tiny_models
 
 
 def build(seed: int) -> StreamingModel:

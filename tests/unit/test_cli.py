@@ -5,16 +5,16 @@ import sys
 
 import pytest
 
-from studio.cli import COMMANDS, main
+from studio.cli import command_names, main
 
-ALL = ["plan", "refs", "generate", "regenerate", "refine", "export", "run", "eval", "bench"]
+ALL = ["plan", "references", "refs", "generate", "regenerate", "refine", "export", "run", "eval", "bench"]
 
 
 def test_help_lists_every_command():
     out = subprocess.run([sys.executable, "-m", "studio", "--help"], capture_output=True, text=True, check=True).stdout
     for command in ALL:
         assert command in out
-    assert sorted(COMMANDS) == sorted(ALL)
+    assert sorted(command_names()) == sorted(ALL)
 
 
 @pytest.mark.parametrize("command", ALL)

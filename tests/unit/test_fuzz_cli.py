@@ -17,8 +17,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from studio.cli import COMMANDS, build_parser, main
-from studio.project import MAX_PROMPT_CHARS
+from studio.cli import build_parser, command_names, main
+
+COMMANDS = command_names()
+from studio.project.model import MAX_PROMPT_CHARS
 
 # What an OS can put in argv: no NUL byte, no lone surrogate.
 CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
@@ -29,7 +31,7 @@ int_values = st.integers(-2, 30).map(str) | numbers | junk_numbers
 float_values = st.floats(allow_nan=True, allow_infinity=True).map(repr) | int_values
 
 SLOW = {"run", "bench"}
-PROJECT_COMMANDS = ("refs", "generate", "regenerate", "refine", "export")
+PROJECT_COMMANDS = ("references", "refs", "generate", "regenerate", "refine", "export")
 PROJECT_KINDS = ("missing", "file", "corrupt", "empty-dir", "planned")
 # The real project may only meet commands that fail fast or do cheap real work.
 SAFE_ON_PLANNED = {"regenerate", "export"}
@@ -62,7 +64,7 @@ def command_lines(draw):
     elif command in PROJECT_COMMANDS:
         project_kind = draw(st.sampled_from(PROJECT_KINDS))
         argv.append(f"{{tmp}}/{project_kind}")
-        flags = {"refs": ["--entity", "--seed"], "generate": ["--scene", "--chunks"],
+        flags = {"references": ["--entity", "--seed"], "refs": ["--entity", "--seed"], "generate": ["--scene", "--chunks"],
                  "regenerate": ["--scene", "--chunk", "--seed", "--prompt"],
                  "refine": ["--scene", "--mode", "--seed", "--strength"], "export": []}[command]
         if command == "regenerate":
@@ -126,7 +128,7 @@ def is_slow(argv: list[str], project_kind: str | None, preset_kind: str) -> bool
         return False  # argparse refuses it: nothing runs
     if args.command in SLOW:
         return True
-    if args.command in ("refs", "generate", "refine") and project_kind == "planned":
+    if args.command in ("references", "refs", "generate", "refine") and project_kind == "planned":
         return preset_kind in ("tiny", "none")  # these presets load: the stage would run
     return False
 

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from studio.errors import StudioError
-from studio.project import load_project, project_from_dict, project_to_dict
+from studio.project.model import load_project, project_from_dict, project_to_dict
 from tests.unit.test_project import make_project
 
 json_values = st.recursive(

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from studio.errors import StudioError
-from studio.images import MIN_SIDE, load_rgb
-from studio.project import Entity, Scene, Script, load_project, new_project, save_project
-from studio.references import upload_entity_image
+from studio.media.images import MIN_SIDE, load_rgb
+from studio.project.model import Entity, Scene, Script, load_project, new_project, save_project
+from studio.references.stage import upload_entity_image
 
 MODES = ("L", "LA", "P", "RGBA", "CMYK", "I;16", "I", "F", "1", "RGB")
 # Formats that can hold each mode (PIL converts nothing on save; a mismatch raises).

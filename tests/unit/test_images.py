@@ -1,4 +1,4 @@
-"""studio.images: upload checks (real image type, pixel limit) and conversion of every mode to 8-bit RGB."""
+"""studio.media.images: upload checks (real image type, pixel limit) and conversion of every mode to 8-bit RGB."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from studio.errors import StudioError
-from studio.images import load_rgb, png_bytes, to_rgb
+from studio.media.images import load_rgb, png_bytes, to_rgb
 
 LIMIT = 16_000_000
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from studio.errors import StudioError
+from studio.media.video import write_mp4
 from studio.metrics import evaluate_video, format_report
-from studio.video_io import write_mp4
 
 FPS = 8
 
@@ -104,9 +104,9 @@ def test_seam_score_is_low_for_a_steady_pan_and_high_across_cuts(reports):
 
 
 def test_seam_score_matches_the_seams_module(videos, reports):
+    from studio.media.video import read_video
     from studio.metrics.mawe import resize_for_analysis
     from studio.metrics.seams import seam_score
-    from studio.video_io import read_video
 
     frames, _ = read_video(videos["shots"])
     assert reports["shots"]["seam_score"] == pytest.approx(seam_score(resize_for_analysis(frames)), rel=1e-5)
@@ -121,8 +121,8 @@ def test_plots_are_written(videos, tmp_path):
 
 
 def test_clip_score_with_the_tiny_clip_is_in_range_and_deterministic(videos, tiny_preset):
+    from studio.media.video import read_video
     from studio.metrics.clip_score import clip_score
-    from studio.video_io import read_video
 
     report = evaluate_video(videos["pan"], prompt="a red fox runs", preset=tiny_preset)
     assert 0.0 <= report["clip_score"] <= 100.0
@@ -137,7 +137,7 @@ def test_clip_cosine_matches_clip_models_own_similarity(tiny_preset):
     import torch
 
     from studio.metrics.clip_score import clip_scores
-    from studio.models import get_component
+    from studio.models.cache import get_component
 
     frames = pan_frames(6)
     model, processor = get_component(tiny_preset, "clip")

@@ -8,9 +8,9 @@ import logging
 import pytest
 
 from studio.errors import ValidationError
-from studio.planning.repair import chunks_for_seconds, fit_scene_count, map_camera, parse_json_text, repair_script
-from studio.planning.schema import SCRIPT_JSON_SCHEMA, compact_script_schema, schema_errors, script_schema
-from studio.project import CAMERA_MOVES, Scene
+from studio.plan.repair import chunks_for_seconds, fit_scene_count, map_camera, parse_json_text, repair_script
+from studio.plan.schema import SCRIPT_JSON_SCHEMA, compact_script_schema, schema_errors, script_schema
+from studio.project.model import CAMERA_MOVES, Scene
 
 
 @pytest.mark.parametrize("raw, move", [

@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from studio.errors import StudioError
-from studio.planning import plan_script
-from studio.planning.rules import split_events
-from studio.project import CAMERA_MOVES, MAX_PROMPT_CHARS, script_from_dict
+from studio.plan.rules import split_events
+from studio.plan.stage import plan_script
+from studio.project.model import CAMERA_MOVES, MAX_PROMPT_CHARS, script_from_dict
 
 
 def _plan(prompt, preset, **kwargs):

@@ -5,10 +5,18 @@ import json
 import pytest
 
 from studio.errors import StudioError, ValidationError
-from studio.project import (
-    Chunk, Entity, Project, ProjectPaths, Scene, Script, load_project, project_dir_for, project_from_dict,
-    project_to_dict, resolve_inside, save_project, validate_id,
+from studio.project.model import (
+    Chunk,
+    Entity,
+    Project,
+    Scene,
+    Script,
+    load_project,
+    project_from_dict,
+    project_to_dict,
+    save_project,
 )
+from studio.project.paths import ProjectPaths, project_dir_for, resolve_inside, validate_id
 
 
 def make_project() -> Project:

@@ -90,7 +90,7 @@ def test_an_answer_echoing_the_token_is_not_logged(chat_server, monkeypatch, cap
     """A hostile or broken endpoint puts the key in its answers: the retry warnings must not repeat it."""
     from studio.config import load_preset
     from studio.errors import StudioError
-    from studio.stages import plan_project
+    from studio.plan.stage import plan_project
 
     monkeypatch.setenv("HF_TOKEN", MARKER)
     for _ in range(3):
@@ -103,7 +103,7 @@ def test_an_answer_echoing_the_token_is_not_logged(chat_server, monkeypatch, cap
 
 def test_remote_settings_never_show_the_token(monkeypatch):
     from studio.config import load_preset
-    from studio.planning.remote import remote_settings
+    from studio.plan.remote import remote_settings
 
     monkeypatch.setenv("STUDIO_PLANNER_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("STUDIO_PLANNER_TOKEN", MARKER)

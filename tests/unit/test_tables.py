@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from studio.errors import ValidationError
-from studio.planning.tables import ENTITY_COLUMNS, SCENE_COLUMNS, rows_to_script, script_to_rows
-from studio.project import CAMERA_MOVES, MAX_SCENES, Chunk, Entity, Scene, Script
+from studio.plan.tables import ENTITY_COLUMNS, SCENE_COLUMNS, rows_to_script, script_to_rows
+from studio.project.model import CAMERA_MOVES, MAX_SCENES, Chunk, Entity, Scene, Script
 
 WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCXYZ0123456789'-éü", min_size=1, max_size=8)
 TEXT = st.lists(WORD, min_size=1, max_size=6).map(" ".join)

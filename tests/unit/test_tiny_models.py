@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from studio import models
 from studio.errors import ModelUnavailableError, StudioError
+from studio.models import cache as models
 
 
 def test_text_encoder_and_tokenizer(tiny_preset):
@@ -35,7 +35,7 @@ def test_video_unet_vae_and_image_encoder(tiny_preset):
 
 
 def test_tiny_weights_are_the_same_in_every_build():
-    from studio import tiny_models
+    from studio.models import tiny as tiny_models
 
     a, b = tiny_models.unet3d(), tiny_models.unet3d()
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))

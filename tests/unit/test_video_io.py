@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from studio.errors import StudioError
-from studio.project import Chunk, Scene
-from studio.video_io import load_frames, load_scene_frames, read_video, save_frames, write_mp4
+from studio.media.video import load_frames, load_scene_frames, read_video, save_frames, write_mp4
+from studio.project.model import Chunk, Scene
 
 
 def gradient_frames(count=12, size=32):

@@ -1,0 +1,54 @@
+"""The command line: `python -m studio COMMAND`, one module per stage (plan, references, generate,
+refine, export) plus the tools (run, eval, bench). Each module registers its commands; a command's
+handler returns the exit code. Errors a person can act on print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from studio.errors import StudioError
+
+logger = logging.getLogger("studio")
+
+
+def command_modules() -> list:
+    """The modules that register commands, in the order `--help` lists them (the pipeline's order)."""
+    from studio.cli import export, generate, plan, references, refine, tools
+
+    return [plan, references, generate, refine, export, tools]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m studio", description="StreamStudio: one prompt to a long, multi-scene video.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in command_modules():
+        module.register(commands)
+    return parser
+
+
+def command_names() -> list[str]:
+    """Every command name the parser accepts, aliases included."""
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return list(subparsers.choices)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except StudioError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aborted", file=sys.stderr)
+        return 130
+    except OSError as error:
+        # A path that is a file, a folder we may not write, a full disk: the user's to fix, in one line.
+        where = f" ({str(error.filename)!r})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}; check the paths given and try again", file=sys.stderr)
+        return 2

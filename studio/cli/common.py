@@ -1,0 +1,65 @@
+"""What every command shares: the --preset option, the preset a project runs on, Ctrl-C, progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+
+def add_preset_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default=None, help="preset name (tiny, animatic, gpu, zerogpu) or a .yaml path; "
+                        "default: the project's preset, else animatic")
+
+
+def resolve_preset(name: str | None, project_dir: Path | None = None):
+    """The preset named on the command line, else the project's own, else the offline animatic."""
+    from studio.config import load_preset
+
+    if name is None and project_dir is not None and (Path(project_dir) / "project.json").is_file():
+        from studio.project.model import load_project
+
+        name = load_project(project_dir).preset
+    return load_preset(name or "animatic")
+
+
+@contextmanager
+def stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """The first Ctrl-C sets the stop flag (the stage stops after the current step, keeping finished work)."""
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("stopping after the current step (Ctrl-C again to abort)...", file=sys.stderr)
+
+    in_main = threading.current_thread() is threading.main_thread()
+    if in_main:
+        signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def tqdm_progress(desc: str) -> Callable[[float, str], None]:
+    """A progress callback (fraction in [0, 1], message) drawn as a tqdm bar on stderr."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, desc=desc, leave=False, file=sys.stderr, disable=not sys.stderr.isatty())
+
+    def update(fraction: float, message: str = "") -> None:
+        bar.n = int(max(0.0, min(1.0, fraction)) * 1000)
+        if message:
+            bar.set_postfix_str(message[:60], refresh=False)
+        bar.refresh()
+        if fraction >= 1.0:
+            bar.close()
+    return update

@@ -1,0 +1,49 @@
+"""`generate` and `regenerate`: stage 3, the scenes chunk by chunk, and one chunk again."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from studio.cli.common import add_preset_option, resolve_preset, stop_on_ctrl_c
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("generate", help="Stage 3: make the scenes chunk by chunk (resumes)")
+    parser.add_argument("project", type=Path, help="project folder")
+    parser.add_argument("--scene", default=None, help="only this scene")
+    parser.add_argument("--chunks", type=int, default=None, help="number of chunks per scene (default: the script's)")
+    add_preset_option(parser)
+    parser.set_defaults(handler=run_generate)
+
+    parser = commands.add_parser("regenerate", help="Stage 3: make one chunk again; later chunks become stale")
+    parser.add_argument("project", type=Path, help="project folder")
+    parser.add_argument("--scene", required=True, help="scene id")
+    parser.add_argument("--chunk", required=True, type=int, help="chunk index (0 is the first)")
+    parser.add_argument("--seed", type=int, default=None, help="new seed (default: the recorded one)")
+    parser.add_argument("--prompt", default=None, help="new prompt for this chunk")
+    add_preset_option(parser)
+    parser.set_defaults(handler=run_regenerate)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    from studio.generate.stage import generate_project
+
+    preset = resolve_preset(args.preset, args.project)
+    with stop_on_ctrl_c() as stop:
+        for event in generate_project(args.project, preset, scene_id=args.scene, num_chunks=args.chunks, stop=stop):
+            print(f"{event.scene_id} chunk {event.index}: {event.num_frames} frames in {event.seconds:.1f} s -> {event.preview_path}")
+        if stop.is_set():
+            print("stopped; finished chunks are kept (run generate again to resume)")
+            return 130
+    return 0
+
+
+def run_regenerate(args: argparse.Namespace) -> int:
+    from studio.generate.stage import regenerate_chunk
+
+    preset = resolve_preset(args.preset, args.project)
+    with stop_on_ctrl_c() as stop:
+        event = regenerate_chunk(args.project, preset, args.scene, args.chunk, seed=args.seed, prompt=args.prompt, stop=stop)
+    print(f"{event.scene_id} chunk {event.index} remade with seed {event.seed}; later chunks are stale: {event.stale}")
+    return 0

@@ -1,0 +1,32 @@
+"""`refine`: stage 4, each scene upscaled window by window with randomized blending."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from studio.cli.common import add_preset_option, resolve_preset, stop_on_ctrl_c, tqdm_progress
+from studio.config import REFINE_MODES
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("refine", help="Stage 4: upscale scenes with randomized blending")
+    parser.add_argument("project", type=Path, help="project folder")
+    parser.add_argument("--scene", default=None, help="only this scene")
+    parser.add_argument("--mode", choices=REFINE_MODES, default=None, help="default: the preset's")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the noise and the cuts")
+    parser.add_argument("--strength", type=float, default=None, help="SDEdit strength in (0, 1] (default: the preset's)")
+    add_preset_option(parser)
+    parser.set_defaults(handler=run_refine)
+
+
+def run_refine(args: argparse.Namespace) -> int:
+    from studio.refine.stage import refine_project
+
+    preset = resolve_preset(args.preset, args.project)
+    with stop_on_ctrl_c() as stop:
+        for result in refine_project(args.project, preset, scene_id=args.scene, mode=args.mode, seed=args.seed,
+                                     strength=args.strength, stop=stop, progress=tqdm_progress("refine")):
+            print(f"{result.scene_id}: {result.path} ({result.num_frames} frames, {result.width}x{result.height}, "
+                  f"seam score draft {result.seam_score_draft:.3f} -> refined {result.seam_score_refined:.3f})")
+    return 0

@@ -1,0 +1,286 @@
+"""The chunk loop over a project folder: generate a scene chunk by chunk, regenerate one chunk.
+
+Each finished chunk is on disk before its event is yielded: chunk_XXX.npz (the frames it adds: 16
+for chunk 0, frames_per_chunk - context_frames after that), chunk_XXX.mp4 (a preview browsers play),
+the scene's draft.mp4 (every ready chunk so far) and project.json (atomically). Nothing but the
+current chunk is held in memory, so memory does not grow with the number of chunks.
+
+The memory a chunk needs comes from disk too: the last `context_frames` frames of the chunks before it
+(CAM) and the scene's anchor (APM): the scene image, or else frame 0 of chunk 0 (also written as
+anchor.png for people to see). So chunk k can be remade at any time from chunk k-1's file, and with
+its recorded seed it comes out bit-identical.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from studio.config import Preset
+from studio.errors import StoppedError, StudioError
+from studio.media.video import check_frames, concat_mp4, load_frames, save_frames, write_mp4
+from studio.project.model import Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
+from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ChunkEvent:
+    """One finished chunk, as the CLI and the UI receive it."""
+
+    scene_id: str
+    index: int
+    seed: int
+    num_frames: int  # frames this chunk added to the video
+    frames_path: Path
+    preview_path: Path
+    seconds: float
+    stale: list[int] = field(default_factory=list)  # chunks marked stale by a regeneration
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chunks: int | None = None,
+                   stop=None) -> Iterator[ChunkEvent]:
+    """Make scene `scene_id` up to `num_chunks` chunks (default: scene.n_chunks), yielding one event per chunk.
+
+    Resumes at the first chunk that is not ready (stale and failed chunks are remade with their
+    recorded seed and prompt; the chunks after them are remade too). With `stop` set it stops between
+    denoising steps and keeps every finished chunk.
+    """
+    project_dir = Path(project_dir)
+    project = load_project(project_dir)
+    scene = project.script.scene(scene_id)
+    total = scene.n_chunks if num_chunks is None else num_chunks
+    _check_chunk_count(total, preset)
+    paths = ProjectPaths(project_dir)
+    start = _first_not_ready(scene, paths, total)
+    _check_chunk_files(scene, paths, start)  # a corrupt chunk stops us before anything is written
+    if num_chunks is not None and (scene.n_chunks != total or len(scene.chunks) > total):
+        scene.n_chunks = total
+        del scene.chunks[total:]  # a shorter scene: the records past the end go (their files are overwritten later)
+        save_project(project, project_dir)
+    maker = _ChunkMaker(project_dir, preset, project, scene)
+    for index in range(start, total):
+        if stop is not None and stop.is_set():
+            return
+        previous = scene.chunks[index] if index < len(scene.chunks) else None
+        seed = previous.seed if previous is not None else scene.chunk_seed(index)
+        prompt = previous.prompt if previous is not None and previous.prompt else scene.prompt_for_chunk(index)
+        try:
+            event = maker.make(index, seed, prompt, stop)
+        except StoppedError:
+            logger.info("scene %s: stopped during chunk %d; %d chunks kept", scene.id, index, index)
+            return
+        yield event
+
+
+def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int, *, seed: int | None = None,
+                     prompt: str | None = None, stop=None) -> ChunkEvent:
+    """Make chunk `chunk_index` again from chunk k-1's frames and the anchor; later chunks become stale.
+
+    With the recorded seed and prompt the result is bit-identical (and then nothing becomes stale).
+    On a stop, an error or bad input, the project is left as it was.
+    """
+    project_dir = Path(project_dir)
+    project = load_project(project_dir)
+    scene = project.script.scene(scene_id)
+    if isinstance(chunk_index, bool) or not isinstance(chunk_index, int) or not 0 <= chunk_index < len(scene.chunks):
+        have = f"chunks 0-{len(scene.chunks) - 1}" if scene.chunks else "no chunks yet"
+        raise StudioError(f"scene {scene.id!r} has no chunk {chunk_index!r} ({have}); generate it first")
+    paths = ProjectPaths(project_dir)
+    for earlier in scene.chunks[:chunk_index]:
+        if earlier.status != "ready":
+            raise StudioError(f"chunk {earlier.index} of scene {scene.id!r} is {earlier.status}; "
+                              f"continue generation from there before regenerating chunk {chunk_index}")
+    _check_chunk_files(scene, paths, chunk_index)
+    if prompt is not None and not prompt.strip():
+        raise StudioError("the new prompt is empty; give some text or leave --prompt out")
+    old = scene.chunks[chunk_index]
+    seed = old.seed if seed is None else int(seed)
+    prompt = (old.prompt or scene.prompt_for_chunk(chunk_index)) if prompt is None else prompt.strip()
+    if stop is not None and stop.is_set():
+        raise StoppedError("stopped before regenerating; nothing changed")
+    return _ChunkMaker(project_dir, preset, project, scene).make(chunk_index, seed, prompt, stop, regenerate=True)
+
+
+# ----------------------------------------------------------------------------- the work
+
+
+class _ChunkMaker:
+    """Makes chunk k of one scene from disk and saves it (files, draft, project.json)."""
+
+    def __init__(self, project_dir: Path, preset: Preset, project: Project, scene: Scene):
+        self.project_dir = project_dir
+        self.preset = preset
+        self.project = project
+        self.scene = scene
+        self.paths = ProjectPaths(project_dir)
+        swept = remove_temp_files(self.paths.scene_dir(scene.id))  # left by a run that was killed mid-write
+        if swept:
+            logger.info("removed %d temporary files of an interrupted run in scene %s", len(swept), scene.id)
+        s = preset.streaming
+        self.context_count = s.context_frames
+        self.size = (s.height, s.width)
+
+    def make(self, index: int, seed: int, prompt: str, stop, *, regenerate: bool = False) -> ChunkEvent:
+        s = self.preset.streaming
+        started = time.perf_counter()
+        # 1. The memory: the previous frames (CAM) and the anchor (APM), both from disk.
+        context, anchor = self._context(index), self._anchor(index)
+        # 2. The chunk.
+        frames = make_chunk_frames(self.preset, self.project, self.scene, index, context, anchor, seed, prompt, stop)
+        expected = s.frames_per_chunk if index == 0 else s.frames_per_chunk - s.context_frames
+        check_frames(frames, f"chunk {index}")
+        if frames.shape != (expected, *self.size, 3):
+            raise StudioError(f"chunk {index} came out with shape {frames.shape}, expected {(expected, *self.size, 3)}")
+        seconds = time.perf_counter() - started
+        # 3. Files first (each atomic), then project.json: a crash never leaves a chunk that looks finished.
+        frames_path = self.paths.chunk_frames(self.scene.id, index)
+        unchanged = regenerate and _same_frames(frames_path, frames)
+        save_frames(frames, frames_path)
+        preview_path = write_mp4(frames, self.paths.chunk_preview(self.scene.id, index), fps=s.fps)
+        if index == 0 and not self.scene.scene_image:
+            _save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
+        record = Chunk(index=index, seed=seed, prompt=prompt, status="ready", frames=self.paths.relative(frames_path),
+                       preview=self.paths.relative(preview_path), seconds=round(seconds, 3))
+        chunks = self.scene.chunks
+        if index < len(chunks):
+            chunks[index] = record
+        else:
+            chunks.append(record)
+        stale = []
+        if regenerate and not unchanged:  # later chunks were made from the old frames
+            for later in chunks[index + 1:]:
+                later.status = "stale"
+                stale.append(later.index)
+        draft = self.paths.draft(self.scene.id)
+        _write_draft(self.paths, self.scene, draft, s.fps)
+        self.scene.draft = self.paths.relative(draft)
+        save_project(self.project, self.project_dir)
+        logger.info("scene %s chunk %d: %d frames in %.1f s", self.scene.id, index, len(frames), seconds)
+        return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale)
+
+    def _context(self, index: int) -> np.ndarray | None:
+        """The CAM frames: the scene image repeated for chunk 0, else the last Fc frames so far."""
+        if index == 0:
+            image = self._scene_image()
+            return None if image is None else np.repeat(image[None], self.context_count, axis=0)
+        parts, have = [], 0
+        for earlier in reversed(self.scene.chunks[:index]):
+            frames = load_frames(self.paths.absolute(earlier.frames))
+            parts.insert(0, frames)
+            have += len(frames)
+            if have >= self.context_count:
+                break
+        frames = np.concatenate(parts)[-self.context_count:]  # (Fc, H, W, 3)
+        if frames.shape[1:3] != self.size:
+            raise StudioError(f"scene {self.scene.id!r} chunks are {frames.shape[2]}x{frames.shape[1]}, the preset makes "
+                              f"{self.size[1]}x{self.size[0]}; use the preset the scene was made with")
+        return frames
+
+    def _anchor(self, index: int) -> np.ndarray | None:
+        """The APM anchor: the scene image, else frame 0 of chunk 0 (none while making chunk 0)."""
+        image = self._scene_image()
+        if image is not None or index == 0:
+            return image
+        return load_frames(self.paths.absolute(self.scene.chunks[0].frames))[0]
+
+    def _scene_image(self) -> np.ndarray | None:
+        if not self.scene.scene_image:
+            return None
+        from PIL import Image, UnidentifiedImageError
+
+        path = self.paths.absolute(self.scene.scene_image)
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+                if image.size != (self.size[1], self.size[0]):
+                    image = image.resize((self.size[1], self.size[0]), Image.Resampling.LANCZOS)
+                return np.asarray(image, dtype=np.uint8).copy()
+        except FileNotFoundError:
+            raise StudioError(f"scene image {path} is missing; remake it in References or clear the scene image") from None
+        except (UnidentifiedImageError, OSError) as error:
+            raise StudioError(f"scene image {path} is not a readable image ({type(error).__name__}); remake it") from None
+
+
+def make_chunk_frames(preset: Preset, project: Project, scene: Scene, index: int, context: np.ndarray | None,
+                      anchor: np.ndarray | None, seed: int, prompt: str, stop) -> np.ndarray:
+    """The frames chunk `index` adds, from the preset's backend (neural pipeline or animatic)."""
+    if preset.models.backend == "animatic":
+        from studio.animatic import render_chunk  # lazy: another stage's module
+
+        if stop is not None and stop.is_set():
+            raise StoppedError("stopped; finished chunks are kept")
+        return render_chunk(preset, project.script, scene, index, context, anchor, seed, prompt)
+    from studio.generate.sampler import StreamingPipeline
+
+    return StreamingPipeline(preset).make_chunk(prompt, context, anchor, seed, stop=stop, keep_context=index == 0)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _check_chunk_count(total, preset: Preset) -> None:
+    cap = preset.streaming.max_chunks
+    if isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= cap:
+        raise StudioError(f"number of chunks {total!r} must be between 1 and {cap} (streaming.max_chunks of preset {preset.name!r})")
+
+
+def _first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:
+    for index, chunk in enumerate(scene.chunks[:total]):
+        if chunk.status != "ready" or not chunk.frames or not paths.absolute(chunk.frames).is_file():
+            return index
+    return min(len(scene.chunks), total)
+
+
+def _check_chunk_files(scene: Scene, paths: ProjectPaths, count: int) -> None:
+    """Load chunks 0..count-1 once: a missing or corrupt file is an error naming it, before any work."""
+    for chunk in scene.chunks[:count]:
+        if not chunk.frames:
+            raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
+        load_frames(paths.absolute(chunk.frames))
+
+
+def _same_frames(path: Path, frames: np.ndarray) -> bool:
+    try:
+        return np.array_equal(load_frames(path), frames)
+    except StudioError:
+        return False
+
+
+def _save_png(frame: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _write_draft(paths: ProjectPaths, scene: Scene, path: Path, fps: int) -> None:
+    """draft.mp4 = the preview segments of every ready chunk in order, joined without re-encoding."""
+    segments = []
+    for chunk in scene.chunks:
+        if chunk.status != "ready" or not chunk.preview:
+            break
+        segments.append(paths.absolute(chunk.preview))
+    if segments:
+        concat_mp4(segments, path)
+
+
+def generate_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, num_chunks: int | None = None,
+                     stop=None) -> Iterator:
+    """Stage 3: make every scene (or one) chunk by chunk, yielding one event per finished chunk."""
+    project = load_project(project_dir)  # a missing or corrupt project is reported before anything runs
+    for current in scene_ids_to_make(project, scene_id):
+        if stop is not None and stop.is_set():
+            return
+        yield from generate_scene(project_dir, preset, current, num_chunks=num_chunks, stop=stop)

@@ -1,0 +1,62 @@
+"""A timing hook for the chunk loop: who wants the time of each part of a chunk opens `timing_parts`.
+
+    timer = PartTimer(cuda=True)
+    with timing_parts(timer):
+        for event in generate_scene(...): ...
+    timer.seconds   # {"text": ..., "apm": ..., "unet": ..., "vae": ...}
+
+The sampler wraps each part in `timed("unet")`; with no timer open that is a no-op, so the loop pays
+nothing when nobody measures. A context variable, not a global: two sessions never share a timer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import time
+from collections import defaultdict
+from typing import Iterator
+
+_timer: contextvars.ContextVar["PartTimer | None"] = contextvars.ContextVar("studio_part_timer", default=None)
+
+
+class PartTimer:
+    """Adds up wall seconds per part; on CUDA it synchronises around each part so the time is the GPU's."""
+
+    def __init__(self, cuda: bool = False):
+        self.cuda = cuda
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def sync(self) -> None:
+        if self.cuda:
+            import torch
+
+            torch.cuda.synchronize()
+
+    @property
+    def total(self) -> float:
+        return sum(self.seconds.values())
+
+
+@contextlib.contextmanager
+def timing_parts(timer: PartTimer) -> Iterator[PartTimer]:
+    token = _timer.set(timer)
+    try:
+        yield timer
+    finally:
+        _timer.reset(token)
+
+
+@contextlib.contextmanager
+def timed(part: str) -> Iterator[None]:
+    timer = _timer.get()
+    if timer is None:
+        yield
+        return
+    timer.sync()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timer.sync()
+        timer.seconds[part] += time.perf_counter() - started

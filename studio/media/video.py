@@ -1,0 +1,161 @@
+"""Frames in and out: h.264 mp4 files that browsers play, and chunk frame files (npz).
+
+Frames are uint8 arrays of shape (T, H, W, 3). Every file is written to a temporary name and renamed,
+so a crash never leaves a half-written video or chunk that looks finished.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from studio.errors import StudioError, first_line
+from studio.project.paths import atomic_path
+
+MAX_EVAL_FRAMES = 10_000
+
+
+def check_frames(frames: np.ndarray, what: str = "frames") -> np.ndarray:
+    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[-1] != 3:
+        shape = getattr(frames, "shape", None)
+        raise StudioError(f"{what} must be an array of shape (T, H, W, 3), got {shape}")
+    if frames.dtype != np.uint8:
+        raise StudioError(f"{what} must be uint8, got {frames.dtype}")
+    if len(frames) == 0:
+        raise StudioError(f"{what} is empty")
+    return frames
+
+
+def write_mp4(frames: np.ndarray, path: Path, fps: int, quality: int = 8) -> Path:
+    """Write frames as an h.264 / yuv420p mp4 (plays in every browser), atomically."""
+    frames = check_frames(frames)
+    height, width = frames.shape[1:3]
+    write_mp4_frames(iter(frames), path, width, height, fps, quality)
+    return Path(path)
+
+
+def write_mp4_frames(frames: Iterable[np.ndarray], path: Path, width: int, height: int, fps: int,
+                     quality: int = 8) -> int:
+    """Stream (H, W, 3) uint8 frames into an h.264 / yuv420p mp4 at `path`, atomically; returns the frame count.
+
+    Frames are sent one at a time, so a long video never sits whole in memory.
+    """
+    import imageio_ffmpeg
+
+    even_width, even_height = width - width % 2, height - height % 2  # yuv420p needs even sizes
+    count = 0
+    with atomic_path(Path(path), suffix=".mp4") as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp), (even_width, even_height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=quality,
+            macro_block_size=1, ffmpeg_log_level="error", output_params=["-movflags", "+faststart"],
+        )
+        writer.send(None)
+        for frame in frames:
+            writer.send(np.ascontiguousarray(frame[:even_height, :even_width]))
+            count += 1
+        writer.close()
+    return count
+
+
+def read_video(path: Path, max_frames: int = MAX_EVAL_FRAMES) -> tuple[np.ndarray, float]:
+    """Read a video file into (frames (T, H, W, 3) uint8, fps); a clear error if it is not a video."""
+    import imageio_ffmpeg
+
+    path = Path(path)
+    if not path.is_file():
+        raise StudioError(f"video {path} does not exist")
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path))
+        meta = reader.__next__()
+        width, height = meta["size"]
+        frames = []
+        for raw in reader:
+            frames.append(np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3))
+            if len(frames) > max_frames:
+                reader.close()
+                raise StudioError(f"{path} has more than {max_frames} frames; trim it first")
+    except (RuntimeError, OSError, StopIteration, KeyError) as error:
+        raise StudioError(f"{path} is not a readable video ({first_line(error, 120)})") from None
+    if not frames:
+        raise StudioError(f"{path} has no frames")
+    return np.stack(frames), float(meta.get("fps") or 0.0)
+
+
+def save_frames(frames: np.ndarray, path: Path) -> Path:
+    """Save a chunk's frames as npz, atomically (a reader never sees a truncated chunk)."""
+    frames = check_frames(frames)
+    with atomic_path(Path(path), suffix=".npz") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, frames=frames)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return Path(path)
+
+
+def load_frames(path: Path) -> np.ndarray:
+    """Load a chunk's frames; a corrupt or missing file gets a clear error."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            frames = data["frames"]
+    except FileNotFoundError:
+        raise StudioError(f"chunk file {path} is missing; regenerate that chunk") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise StudioError(f"chunk file {path} is corrupt ({type(error).__name__}); regenerate that chunk") from None
+    return check_frames(frames, str(path))
+
+
+def load_scene_frames(project_dir: Path, scene, *, only_ready: bool = True) -> np.ndarray:
+    """All frames of a scene's draft, from its chunk files in order.
+
+    Chunk k's file holds the frames it adds to the video: 16 for chunk 0, 8 for each later chunk (its
+    first 8 frames re-create the previous chunk's last 8 and are not kept). With `only_ready`, the
+    draft stops at the first chunk that is not ready (stale or failed chunks are not shown as final).
+    """
+    from studio.project.paths import ProjectPaths
+
+    paths = ProjectPaths(project_dir)
+    parts = []
+    for chunk in scene.chunks:
+        if only_ready and chunk.status != "ready":
+            break
+        if not chunk.frames:
+            break
+        parts.append(load_frames(paths.absolute(chunk.frames)))
+    if not parts:
+        raise StudioError(f"scene {scene.id!r} has no finished chunks yet; run `generate` first")
+    return np.concatenate(parts)  # (T, H, W, 3)
+
+
+def concat_mp4(segments: list[Path], path: Path) -> Path:
+    """Join mp4 segments written by `write_mp4` (same size, fps and codec) without re-encoding.
+
+    A stream copy costs a file copy, not an encode, so updating a scene's draft after each chunk
+    stays cheap however long the scene gets (the time per chunk does not grow with the chunk count).
+    """
+    import subprocess
+
+    import imageio_ffmpeg
+
+    if not segments:
+        raise StudioError("no video segments to join")
+    path = Path(path)
+    # The concat demuxer reads a list file (a scratch file, removed after); paths are quoted so odd
+    # characters cannot break it.
+    listing = path.parent / f".{path.stem}.segments.txt"
+    listing.write_text("".join(f"file '{str(Path(s).resolve()).replace(chr(39), chr(39) + chr(92) + chr(39) + chr(39))}'\n"
+                               for s in segments), encoding="utf-8")
+    try:
+        with atomic_path(path, suffix=".mp4") as tmp:
+            command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "concat", "-safe", "0", "-i",
+                       str(listing), "-c", "copy", "-movflags", "+faststart", str(tmp)]
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise StudioError(f"could not join {len(segments)} video segments into {path.name} "
+                                  f"({result.stderr.strip()[:160]})")
+    finally:
+        listing.unlink(missing_ok=True)
+    return path

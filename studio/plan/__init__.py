@@ -1,0 +1,11 @@
+"""Stage 1, Plan: one prompt -> an editable multi-scene Script.
+
+- stage.py    plan_script / plan_project: the stage itself (check the prompt, pick the planner, validate)
+- rules.py    the offline planner: parts of speech, clauses, camera words -> scenes (no model)
+- local.py    a small instruct model through transformers, decoding constrained to the script schema
+- remote.py   any OpenAI-compatible endpoint or Hugging Face provider through huggingface_hub
+- prompts.py  the system prompt and messages both LLM planners send
+- repair.py   every planner's answer -> a valid Script (the later stages always get one)
+- schema.py   the script's JSON schema and its limits
+- tables.py   Script <-> the editable tables of the Plan tab
+"""

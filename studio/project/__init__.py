@@ -1,0 +1,5 @@
+"""The project: the data model every stage reads and writes, and the folder it lives in.
+
+- model.py   Project / Script / Scene / Entity / Chunk, their validated JSON form, load and save
+- paths.py   safe ids, paths confined to a root, atomic writes, where each file of a project lives
+"""

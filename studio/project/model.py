@@ -1,0 +1,377 @@
+"""The data model: Project / Script / Scene / Entity / Chunk and their validated JSON form.
+
+Plain, JSON-serialisable dataclasses (they can live in `gr.State`; models never do). Media lives on
+disk and the objects hold paths relative to the project folder (where each file lives: paths.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio.errors import StudioError, ValidationError
+from studio.project.paths import (
+    BACKUP_FILE,
+    PROJECT_FILE,
+    atomic_write_bytes,
+    atomic_write_text,
+    validate_id,
+)
+
+SCHEMA_VERSION = 1
+
+ENTITY_STATUSES = ("pending", "approved", "rejected")
+CHUNK_STATUSES = ("ready", "stale", "failed")
+
+# The camera vocabulary: each move and the phrase it adds to generation prompts.
+CAMERA_MOVES: dict[str, str] = {
+    "static": "static camera",
+    "pan left": "camera pans left",
+    "pan right": "camera pans right",
+    "tilt up": "camera tilts up",
+    "tilt down": "camera tilts down",
+    "zoom in": "camera zooms in",
+    "zoom out": "camera zooms out",
+    "dolly in": "camera dollies in",
+    "dolly out": "camera dollies out",
+    "orbit": "camera orbits around the subject",
+    "tracking": "tracking shot following the subject",
+}
+
+# Bounds that keep one request from exhausting the machine.
+MAX_PROMPT_CHARS = 2000
+MAX_SCENES = 24
+MAX_ENTITIES = 32
+MAX_CHUNKS_PER_SCENE = 64
+MAX_TEXT_CHARS = 1000
+
+def slugify(text: str, fallback: str = "item", max_len: int = 40) -> str:
+    """A readable id from free text: 'The Red Fox!' -> 'the-red-fox'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:max_len].strip("-")
+    return slug or fallback
+
+
+@dataclass
+class Entity:
+    """A character, object or place shared across scenes; gets one reference image."""
+
+    id: str
+    name: str
+    description: str = ""  # appearance; becomes the reference prompt
+    ref_prompt: str = ""
+    ref_image: str | None = None  # relative path of entities/<id>.png
+    seed: int = 0
+    status: str = "pending"  # pending | approved | rejected
+    kind: str = "character"  # character | object | background
+
+
+@dataclass
+class Chunk:
+    """One streamed chunk of a scene: 16 frames for chunk 0, 8 new frames after that."""
+
+    index: int
+    seed: int
+    prompt: str
+    status: str = "ready"  # ready | stale | failed
+    frames: str | None = None  # relative path of chunk_XXX.npz
+    preview: str | None = None  # relative path of chunk_XXX.mp4
+    seconds: float = 0.0  # wall time spent making it
+
+
+@dataclass
+class Scene:
+    """One scene of the script; made chunk by chunk from its scene image (or from text alone)."""
+
+    id: str
+    title: str
+    event: str
+    entity_ids: list[str] = field(default_factory=list)
+    background: str = ""
+    camera: str = "static"
+    n_chunks: int = 4
+    chunk_prompts: list[str] = field(default_factory=list)  # optional, one per chunk ("prompt travel")
+    seed: int = 0
+    scene_image: str | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    draft: str | None = None
+    refined: str | None = None
+
+    def prompt_for_chunk(self, index: int) -> str:
+        """The generation prompt of chunk `index`: its own prompt or the event, plus the camera phrase."""
+        text = self.event
+        if index < len(self.chunk_prompts) and self.chunk_prompts[index].strip():
+            text = self.chunk_prompts[index].strip()
+        parts = [text]
+        if self.background and self.background.lower() not in text.lower():
+            parts.append(self.background)
+        parts.append(CAMERA_MOVES.get(self.camera, ""))
+        return ", ".join(p for p in parts if p)
+
+    def chunk_seed(self, index: int) -> int:
+        """The default seed of chunk `index`: derived from the scene seed, so reruns reproduce it."""
+        return (self.seed * 1000 + index) % (2**31)
+
+
+@dataclass
+class Script:
+    """The plan: what happens, who is in it, where, how the camera moves, how long."""
+
+    prompt: str
+    scenes: list[Scene] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+
+    def entity(self, entity_id: str) -> Entity:
+        for entity in self.entities:
+            if entity.id == entity_id:
+                return entity
+        known = ", ".join(e.id for e in self.entities) or "none"
+        raise ValidationError(f"entity {entity_id!r} is not in the script (known: {known})")
+
+    def scene(self, scene_id: str) -> Scene:
+        for scene in self.scenes:
+            if scene.id == scene_id:
+                return scene
+        known = ", ".join(s.id for s in self.scenes) or "none"
+        raise ValidationError(f"scene {scene_id!r} is not in the script (known: {known})")
+
+
+@dataclass
+class Project:
+    """A project: the script plus everything made from it, kept in one folder."""
+
+    id: str
+    preset: str
+    script: Script
+    final: str | None = None
+    version: int = SCHEMA_VERSION
+
+
+# ----------------------------------------------------------------------------- JSON round trip
+
+
+def project_to_dict(project: Project) -> dict[str, Any]:
+    return dataclasses.asdict(project)
+
+
+def _require(data: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ValidationError(f"{where} must be an object, got {type(data).__name__}")
+    if key not in data:
+        raise ValidationError(f"{where}.{key} is missing")
+    value = data[key]
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ValidationError(f"{where}.{key} must be {names}, got {value!r:.80}")
+    return value
+
+
+def _optional(data: dict, key: str, kind: type | tuple[type, ...], where: str, default: Any) -> Any:
+    if data.get(key) is None:
+        return default
+    return _require(data, key, kind, where)
+
+
+def _check_keys(data: dict, cls: type, where: str) -> None:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValidationError(f"{where} has unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+
+
+def _text(data: dict, key: str, where: str, default: str | None = None, limit: int = MAX_TEXT_CHARS) -> str:
+    value = _require(data, key, str, where) if default is None else _optional(data, key, str, where, default)
+    if len(value) > limit:
+        raise ValidationError(f"{where}.{key} is {len(value)} characters long; the limit is {limit}")
+    return value
+
+
+def _relative_path(data: dict, key: str, where: str) -> str | None:
+    value = _optional(data, key, str, where, None)
+    if value is None:
+        return None
+    if value.startswith(("/", "\\")) or ".." in Path(value).parts or ":" in value:
+        raise ValidationError(f"{where}.{key} {value!r} must be a path inside the project folder")
+    return value
+
+
+def entity_from_dict(data: Any, where: str = "entity") -> Entity:
+    _require(data, "id", str, where)
+    _check_keys(data, Entity, where)
+    status = _optional(data, "status", str, where, "pending")
+    if status not in ENTITY_STATUSES:
+        raise ValidationError(f"{where}.status {status!r} must be one of {', '.join(ENTITY_STATUSES)}")
+    return Entity(
+        id=validate_id(data["id"], f"{where}.id"),
+        name=_text(data, "name", where),
+        description=_text(data, "description", where, ""),
+        ref_prompt=_text(data, "ref_prompt", where, ""),
+        ref_image=_relative_path(data, "ref_image", where),
+        seed=_optional(data, "seed", int, where, 0),
+        status=status,
+        kind=_text(data, "kind", where, "character"),
+    )
+
+
+def chunk_from_dict(data: Any, where: str = "chunk") -> Chunk:
+    _require(data, "index", int, where)
+    _check_keys(data, Chunk, where)
+    status = _optional(data, "status", str, where, "ready")
+    if status not in CHUNK_STATUSES:
+        raise ValidationError(f"{where}.status {status!r} must be one of {', '.join(CHUNK_STATUSES)}")
+    return Chunk(
+        index=data["index"],
+        seed=_require(data, "seed", int, where),
+        prompt=_text(data, "prompt", where, "", limit=MAX_PROMPT_CHARS),
+        status=status,
+        frames=_relative_path(data, "frames", where),
+        preview=_relative_path(data, "preview", where),
+        seconds=float(_optional(data, "seconds", (int, float), where, 0.0)),
+    )
+
+
+def scene_from_dict(data: Any, where: str = "scene") -> Scene:
+    _require(data, "id", str, where)
+    _check_keys(data, Scene, where)
+    camera = _optional(data, "camera", str, where, "static")
+    if camera not in CAMERA_MOVES:
+        raise ValidationError(f"{where}.camera {camera!r} must be one of: {', '.join(CAMERA_MOVES)}")
+    n_chunks = _optional(data, "n_chunks", int, where, 4)
+    if not 1 <= n_chunks <= MAX_CHUNKS_PER_SCENE:
+        raise ValidationError(f"{where}.n_chunks {n_chunks} must be between 1 and {MAX_CHUNKS_PER_SCENE}")
+    entity_ids = _optional(data, "entity_ids", list, where, [])
+    chunk_prompts = _optional(data, "chunk_prompts", list, where, [])
+    for i, prompt in enumerate(chunk_prompts):
+        if not isinstance(prompt, str):
+            raise ValidationError(f"{where}.chunk_prompts[{i}] must be str, got {prompt!r:.80}")
+    chunks = [chunk_from_dict(c, f"{where}.chunks[{i}]") for i, c in enumerate(_optional(data, "chunks", list, where, []))]
+    for i, chunk in enumerate(chunks):
+        if chunk.index != i:
+            raise ValidationError(f"{where}.chunks[{i}].index is {chunk.index}; chunks must be numbered 0, 1, 2, ...")
+    return Scene(
+        id=validate_id(data["id"], f"{where}.id"),
+        title=_text(data, "title", where, ""),
+        event=_text(data, "event", where),
+        entity_ids=[validate_id(e, f"{where}.entity_ids[{i}]") for i, e in enumerate(entity_ids)],
+        background=_text(data, "background", where, ""),
+        camera=camera,
+        n_chunks=n_chunks,
+        chunk_prompts=chunk_prompts,
+        seed=_optional(data, "seed", int, where, 0),
+        scene_image=_relative_path(data, "scene_image", where),
+        chunks=chunks,
+        draft=_relative_path(data, "draft", where),
+        refined=_relative_path(data, "refined", where),
+    )
+
+
+def script_from_dict(data: Any, where: str = "script") -> Script:
+    _check_keys(data if isinstance(data, dict) else {}, Script, where)
+    prompt = _text(data, "prompt", where, limit=MAX_PROMPT_CHARS)
+    scenes_data = _optional(data, "scenes", list, where, [])
+    entities_data = _optional(data, "entities", list, where, [])
+    if len(scenes_data) > MAX_SCENES:
+        raise ValidationError(f"{where} has {len(scenes_data)} scenes; the limit is {MAX_SCENES}")
+    if len(entities_data) > MAX_ENTITIES:
+        raise ValidationError(f"{where} has {len(entities_data)} entities; the limit is {MAX_ENTITIES}")
+    script = Script(
+        prompt=prompt,
+        scenes=[scene_from_dict(s, f"{where}.scenes[{i}]") for i, s in enumerate(scenes_data)],
+        entities=[entity_from_dict(e, f"{where}.entities[{i}]") for i, e in enumerate(entities_data)],
+    )
+    validate_script(script, where)
+    return script
+
+
+def validate_script(script: Script, where: str = "script") -> None:
+    """Cross-field checks: unique ids and scene entity ids that exist."""
+    seen: set[str] = set()
+    for i, entity in enumerate(script.entities):
+        if entity.id in seen:
+            raise ValidationError(f"{where}.entities[{i}].id {entity.id!r} is used twice")
+        seen.add(entity.id)
+    scene_ids: set[str] = set()
+    for i, scene in enumerate(script.scenes):
+        if scene.id in scene_ids:
+            raise ValidationError(f"{where}.scenes[{i}].id {scene.id!r} is used twice")
+        scene_ids.add(scene.id)
+        for entity_id in scene.entity_ids:
+            if entity_id not in seen:
+                raise ValidationError(
+                    f"{where}.scenes[{i}].entity_ids names {entity_id!r}, which is not an entity of the script"
+                )
+
+
+def project_from_dict(data: Any) -> Project:
+    where = "project"
+    _require(data, "id", str, where)
+    _check_keys(data, Project, where)
+    version = _optional(data, "version", int, where, SCHEMA_VERSION)
+    if version > SCHEMA_VERSION:
+        raise ValidationError(f"project.version {version} is newer than this StreamStudio understands ({SCHEMA_VERSION})")
+    return Project(
+        id=validate_id(data["id"], "project.id"),
+        preset=_text(data, "preset", where, "animatic"),
+        script=script_from_dict(_require(data, "script", dict, where)),
+        final=_relative_path(data, "final", where),
+        version=SCHEMA_VERSION,
+    )
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def save_project(project: Project, project_dir: Path) -> Path:
+    """Write project.json atomically; the previous good copy is kept as project.json.bak."""
+    project_dir = Path(project_dir)
+    path = project_dir / PROJECT_FILE
+    text = json.dumps(project_to_dict(project), indent=2, ensure_ascii=False)
+    if path.exists():
+        try:
+            previous = path.read_bytes()
+            json.loads(previous)  # only a readable copy is worth keeping as the backup
+            atomic_write_bytes(project_dir / BACKUP_FILE, previous)
+        except (OSError, ValueError):
+            pass
+    atomic_write_text(path, text)
+    return path
+
+
+def load_project(project_dir: Path) -> Project:
+    """Read and validate project.json; a corrupt file gets a clear error and the backup is named."""
+    project_dir = Path(project_dir)
+    path = project_dir / PROJECT_FILE
+    if not path.is_file():
+        raise StudioError(f"no project at {project_dir}: {PROJECT_FILE} is missing (create one with `python -m studio plan`)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        backup = project_dir / BACKUP_FILE
+        hint = f"; the last good copy is {backup}" if backup.is_file() else ""
+        raise StudioError(f"{path} is corrupt ({error}){hint}") from None
+    return project_from_dict(data)
+
+
+def new_project(project_id: str, preset: str, script: Script) -> Project:
+    return Project(id=validate_id(project_id, "project id"), preset=preset, script=script)
+
+
+def scene_ids_to_make(project: Project, scene_id: str | None) -> list[str]:
+    """The one scene asked for, or every scene in order; the one "no scenes yet" error of every stage."""
+    if scene_id is not None:
+        return [project.script.scene(scene_id).id]
+    if not project.script.scenes:
+        raise StudioError("the script has no scenes yet: add one in the Plan tab, or plan the prompt again")
+    return [scene.id for scene in project.script.scenes]
+
+
+def unique_id(base: str, taken: set[str]) -> str:
+    """`base`, or `base-2`, `base-3`, ... : the first that is not in `taken`."""
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate = f"{base}-{n}"
+        n += 1
+    return candidate

@@ -1,0 +1,143 @@
+"""The project folder on disk: safe ids, paths confined to a root, atomic writes, and where each file lives.
+
+Every write goes to a temporary file beside its target and is renamed into place, so a crash leaves
+either the old file or the new one, never half of one. Ids become folder and file names, so they are
+checked before any path is built from them. The folder of one project:
+
+    <projects-root>/<project-id>/project.json          written atomically (temp file + rename), saved last
+    <projects-root>/<project-id>/entities/<entity>.png
+    <projects-root>/<project-id>/scenes/<scene>/image.png
+    <projects-root>/<project-id>/scenes/<scene>/chunk_003.npz   frames of chunk 3 (the memory for chunk 4)
+    <projects-root>/<project-id>/scenes/<scene>/chunk_003.mp4   low-res preview segment
+    <projects-root>/<project-id>/scenes/<scene>/draft.mp4, refined.mp4
+    <projects-root>/<project-id>/final.mp4
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from studio.errors import ValidationError
+
+PROJECT_FILE = "project.json"
+BACKUP_FILE = "project.json.bak"
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def validate_id(value: Any, what: str = "id") -> str:
+    """Return `value` if it is a safe identifier (used in file names); raise otherwise.
+
+    Ids become folder and file names, so no separators, no dots, no `..`, at most 64 characters.
+    """
+    if not isinstance(value, str) or not _ID_PATTERN.match(value):
+        raise ValidationError(
+            f"{what} {value!r} is not valid: use 1-64 letters, digits, '-' or '_' "
+            "(no spaces, dots or slashes)"
+        )
+    return value
+
+
+@contextmanager
+def atomic_path(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside `target`: write there; when the block succeeds it is renamed onto `target`,
+    and when it fails it is removed. A crash therefore leaves the old file or the new one, never half of one.
+    (Our temporary names start with a dot: `remove_temp_files` sweeps what a killed run left.)"""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)  # mkstemp makes files private (0600); project files are ordinary files
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (and durably: fsync before the rename)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_temp_files(folder: Path) -> list[str]:
+    """Delete the temporary files a killed run left in `folder` (ours all start with a dot).
+
+    Call it only where no other writer is active (the start of a run on that folder).
+    """
+    removed = []
+    folder = Path(folder)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if path.name.startswith(".") and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+    return removed
+
+
+def resolve_inside(root: Path, relative: str | os.PathLike) -> Path:
+    """Resolve `relative` under `root`, refusing anything that would leave it (.., absolute paths, links)."""
+    root = Path(root).resolve()
+    candidate = (root / relative).resolve()
+    if candidate != root and root not in candidate.parents:
+        raise ValidationError(f"path {str(relative)!r} leaves the folder {root}")
+    return candidate
+
+
+def project_dir_for(projects_root: Path, project_id: str) -> Path:
+    """The folder of project `project_id` under the projects root (the id is validated first)."""
+    return resolve_inside(projects_root, validate_id(project_id, "project id"))
+
+
+class ProjectPaths:
+    """Where each artifact of a project lives; relative paths are what project.json stores."""
+
+    def __init__(self, project_dir: Path):
+        self.root = Path(project_dir)
+
+    def absolute(self, relative: str) -> Path:
+        return resolve_inside(self.root, relative)
+
+    def relative(self, path: Path) -> str:
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+
+    @property
+    def project_file(self) -> Path:
+        return self.root / PROJECT_FILE
+
+    def entity_image(self, entity_id: str) -> Path:
+        return self.root / "entities" / f"{validate_id(entity_id, 'entity id')}.png"
+
+    def scene_dir(self, scene_id: str) -> Path:
+        return self.root / "scenes" / validate_id(scene_id, "scene id")
+
+    def scene_image(self, scene_id: str) -> Path:
+        return self.scene_dir(scene_id) / "image.png"
+
+    def chunk_frames(self, scene_id: str, index: int) -> Path:
+        return self.scene_dir(scene_id) / f"chunk_{index:03d}.npz"
+
+    def chunk_preview(self, scene_id: str, index: int) -> Path:
+        return self.scene_dir(scene_id) / f"chunk_{index:03d}.mp4"
+
+    def draft(self, scene_id: str) -> Path:
+        return self.scene_dir(scene_id) / "draft.mp4"
+
+    def refined(self, scene_id: str) -> Path:
+        return self.scene_dir(scene_id) / "refined.mp4"
+
+    def final(self) -> Path:
+        return self.root / "final.mp4"

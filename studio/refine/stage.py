@@ -1,0 +1,281 @@
+"""Stage 4: refine a scene's draft into a high-resolution video with no seams between windows.
+
+SDEdit with a video-to-video UNet3D (StreamingT2V stage 3): upscale the draft frames (Lanczos) to the
+preset's refine size, encode them with the VAE, noise them to t ~ strength * 1000 (official: 600),
+then denoise the whole video in overlapping windows (studio.refine.blending) at every step, with batched
+classifier-free guidance. Modes (the paper's Figure 4):
+
+- randomized   (default) one shared noise tensor; at every step each overlap gets a fresh random cut
+- shared-noise one shared noise tensor; the cut is fixed in the middle of each overlap
+- naive        each window has its own noise and is denoised on its own; cut in the middle at the end
+
+Where the merge happens: on the UNet's outputs (after guidance) before the solver update, applied to
+one full-length latent. Every window is sliced from that same latent, and the DDIM update is a
+per-frame function of (x_t, model output), so taking frame f's output from window w is the same as
+taking window w's x0 prediction (official ModelScope refiner) or its post-step latent (official SVD
+refiner) for that frame. The solver steps once over the whole video, so any per-step noise is shared too.
+
+With the animatic backend (no models) the refinement is a plain Lanczos upscale, and the log says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import numpy as np
+
+from studio.config import REFINE_MODES, Preset
+from studio.errors import StoppedError, StudioError
+from studio.project.model import load_project, scene_ids_to_make
+from studio.refine.blending import blend_sources, check_window, fixed_sources, merge_windows, window_ranges, window_slices
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+WINDOWS_PER_CALL = 2  # windows per UNet call (x2 for guidance): bounds GPU memory at 720x720
+XT_SLICE_NAME = "refined_xt.png"
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class RefineResult:
+    scene_id: str
+    path: Path  # scenes/<id>/refined.mp4
+    num_frames: int
+    width: int
+    height: int
+    mode: str  # randomized | shared-noise | naive | lanczos (animatic)
+    seam_score_draft: float  # std over time of the mean optical-flow magnitude; lower is smoother
+    seam_score_refined: float
+    xt_slice_path: Path
+    seconds: float
+
+
+# ----------------------------------------------------------------------------- sizes and pixels
+
+
+def refine_size(draft_width: int, draft_height: int, width: int, height: int) -> tuple[int, int]:
+    """The refined size: the preset's (width, height) when the draft has its aspect ratio (a square
+    draft -> 720x720, no padding); otherwise the draft's aspect ratio at the preset's pixel count,
+    rounded to multiples of 8."""
+    if width % 8 or height % 8 or width < 8 or height < 8:
+        raise StudioError(f"refine size {width}x{height} must be positive and divisible by 8; fix refine.width/height in the preset")
+    if draft_width * height == draft_height * width:
+        return width, height
+    scale = math.sqrt(width * height / (draft_width * draft_height))
+    return max(8, round(draft_width * scale / 8) * 8), max(8, round(draft_height * scale / 8) * 8)
+
+
+def upscale_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Lanczos resize of every frame: (T, H, W, 3) uint8 -> (T, height, width, 3) uint8."""
+    import cv2
+
+    return np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_LANCZOS4) for frame in frames])
+
+
+# ----------------------------------------------------------------------------- model helpers
+
+
+def sdedit_timesteps(scheduler, steps: int, strength: float) -> "torch.Tensor":
+    """The solver's timesteps at or below strength * T (T = 1000): SDEdit starts at the first one."""
+    if not 0.0 < strength <= 1.0:
+        raise StudioError(f"refine strength {strength} must be in (0, 1]; the official value is 0.6 (t = 600 of 1000)")
+    if steps < 1:
+        raise StudioError(f"refine steps {steps} must be at least 1")
+    scheduler.set_timesteps(steps)
+    limit = strength * scheduler.config.num_train_timesteps
+    timesteps = scheduler.timesteps[scheduler.timesteps <= limit]
+    if len(timesteps) == 0:
+        raise StudioError(f"refine strength {strength} is too low for {steps} steps (no step at or below t = {limit:.0f}); raise it or the steps")
+    return timesteps
+
+
+def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch.Tensor", guidance: float) -> "torch.Tensor":
+    """Guided model output of each window: (n, 4, F, h, w) -> (n, 4, F, h, w) float32.
+
+    Negative and positive prompts go through the UNet in one batch (batched CFG), a few windows per call.
+    """
+    import torch
+
+    outputs = []
+    with torch.no_grad():
+        for group in windows.split(WINDOWS_PER_CALL):
+            count = group.shape[0]
+            sample = torch.cat([group, group]).to(unet.device, unet.dtype)  # (2k, 4, F, h, w)
+            states = text_states.to(unet.device, unet.dtype).repeat_interleave(count, dim=0)  # (2k, 77, D)
+            output = unet(sample, timestep, encoder_hidden_states=states).sample.float()  # (2k, 4, F, h, w)
+            negative, positive = output.chunk(2)  # (k, 4, F, h, w) each
+            outputs.append(negative + guidance * (positive - negative))
+    return torch.cat(outputs).to(windows.device)  # (n, 4, F, h, w)
+
+
+# ----------------------------------------------------------------------------- the denoising loop
+
+
+def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "torch.Tensor", window: int, overlap: int,
+                  steps: int, strength: float, guidance: float, mode: str, generator: "torch.Generator",
+                  stop=None, on_step: Callable[[int, int], None] | None = None) -> "torch.Tensor":
+    """SDEdit of clean latents (1, 4, T, h, w) in overlapping windows; returns (1, 4, T, h, w) float32.
+
+    Random draws, all from `generator` (CPU): the noise first (one (1, 4, T, h, w) tensor, or one per
+    window in naive mode), then one cut per overlap per step (randomized mode).
+    """
+    import torch
+
+    if mode not in REFINE_MODES:
+        raise StudioError(f"refine mode {mode!r} must be one of {', '.join(REFINE_MODES)}")
+    num_frames = latents.shape[2]
+    check_window(num_frames, window, overlap)
+    ranges = window_ranges(num_frames, window, overlap)
+    timesteps = sdedit_timesteps(scheduler, steps, strength)
+    start = timesteps[:1]
+    latents = latents.float()
+    logger.info("refine: %d frames in %d windows of %d, mode %s, SDEdit from t=%d, %d steps",
+                num_frames, len(ranges), ranges[0][1] - ranges[0][0], mode, int(start), len(timesteps))
+
+    # 1. Noise to the start step: one shared tensor sliced by every window, or each window its own.
+    if mode == "naive":
+        clean = window_slices(latents, ranges)  # (n, 4, F, h, w)
+        noise = torch.randn(clean.shape, generator=generator).to(latents.device)
+        sample = scheduler.add_noise(clean, noise, start)  # (n, 4, F, h, w)
+    else:
+        noise = torch.randn(latents.shape, generator=generator).to(latents.device)  # (1, 4, T, h, w)
+        sample = scheduler.add_noise(latents, noise, start)  # (1, 4, T, h, w)
+
+    # 2. Denoise: every window at every step, merged frame by frame unless naive.
+    for index, timestep in enumerate(timesteps):
+        if stop is not None and stop.is_set():
+            raise StoppedError("refine stopped; the draft and project.json are unchanged")
+        windows = sample if mode == "naive" else window_slices(sample, ranges)  # (n, 4, F, h, w)
+        output = predict_windows(unet, windows, timestep, text_states, guidance)  # (n, 4, F, h, w)
+        if mode != "naive":
+            sources = blend_sources(num_frames, window, overlap, generator) if mode == "randomized" \
+                else fixed_sources(num_frames, window, overlap)
+            output = merge_windows(output, ranges, sources)  # (1, 4, T, h, w)
+        sample = scheduler.step(output, timestep, sample).prev_sample
+        if on_step is not None:
+            on_step(index + 1, len(timesteps))
+
+    # 3. Naive: concatenate the independent windows (cut in the middle of each overlap).
+    if mode == "naive":
+        sample = merge_windows(sample, ranges, fixed_sources(num_frames, window, overlap))  # (1, 4, T, h, w)
+    return sample
+
+
+# ----------------------------------------------------------------------------- the stage
+
+
+def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str | None = None, seed: int | None = None,
+                 strength: float | None = None, stop=None, progress: Progress | None = None) -> RefineResult:
+    """Refine one scene's draft into scenes/<id>/refined.mp4 (+ its X-T slice) and record it in project.json.
+
+    A stop raises StoppedError before anything is written: the draft and the project stay as they were.
+    """
+    from studio.media.video import load_scene_frames, write_mp4
+    from studio.metrics.seams import save_xt_slice, seam_score
+    from studio.project.model import load_project, save_project
+    from studio.project.paths import ProjectPaths
+
+    began = time.perf_counter()
+    report = progress or (lambda fraction, message: None)
+    config = preset.refine
+    mode = mode or config.mode
+    strength = config.strength if strength is None else float(strength)
+    if mode not in REFINE_MODES:
+        raise StudioError(f"refine mode {mode!r} must be one of {', '.join(REFINE_MODES)}")
+    project_dir = Path(project_dir)
+    project = load_project(project_dir)
+    scene = project.script.scene(scene_id)
+    seed = scene.seed if seed is None else int(seed)
+    if not scene.chunks or scene.chunks[0].status != "ready" or not scene.chunks[0].frames:
+        raise StudioError(f"scene {scene_id!r} has no draft to refine; run `generate` for it first")
+    draft = load_scene_frames(project_dir, scene)  # (T, h, w, 3): the ready chunks, in order
+    num_frames, draft_height, draft_width = draft.shape[:3]
+    width, height = refine_size(draft_width, draft_height, config.width, config.height)
+    report(0.0, f"upscaling {num_frames} frames to {width}x{height}")
+    pixels = upscale_frames(draft, width, height)  # (T, H, W, 3)
+
+    if preset.models.backend == "animatic":
+        logger.info("refine %s: the animatic preset has no refiner model; this is a plain Lanczos upscale", scene_id)
+        used_mode, frames = "lanczos", pixels
+    else:
+        used_mode = mode
+        frames = _refine_with_models(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
+                                     strength=strength, stop=stop, report=report)
+    if stop is not None and stop.is_set():
+        raise StoppedError("refine stopped; the draft and project.json are unchanged")
+
+    # Write the video and its X-T slice, then record the video in the project.
+    paths = ProjectPaths(project_dir)
+    path = write_mp4(frames, paths.refined(scene_id), fps=preset.streaming.fps)
+    xt_path = save_xt_slice(frames, paths.scene_dir(scene_id) / XT_SLICE_NAME)
+    project = load_project(project_dir)  # re-read: another stage may have saved meanwhile
+    project.script.scene(scene_id).refined = paths.relative(path)
+    save_project(project, project_dir)
+    result = RefineResult(
+        scene_id=scene_id, path=path, num_frames=len(frames), width=frames.shape[2], height=frames.shape[1],
+        mode=used_mode, seam_score_draft=seam_score(draft), seam_score_refined=seam_score(frames),
+        xt_slice_path=xt_path, seconds=time.perf_counter() - began,
+    )
+    report(1.0, f"refined {scene_id}: {result.width}x{result.height}, {result.num_frames} frames")
+    logger.info("refine %s (%s): seam score draft %.3f -> refined %.3f in %.1f s", scene_id, used_mode,
+                result.seam_score_draft, result.seam_score_refined, result.seconds)
+    return result
+
+
+def _refine_with_models(preset: Preset, pixels: np.ndarray, prompt: str, *, mode: str, seed: int, strength: float,
+                        stop, report: Progress) -> np.ndarray:
+    """Encode, denoise in windows, decode: (T, H, W, 3) uint8 -> (T, H, W, 3) uint8."""
+    import torch
+    from diffusers import DDIMScheduler
+
+    from studio.models.cache import get_component, onto_device
+    from studio.models.diffusion import encode_prompts, frames_to_latents, latents_to_frames, vae_scale_factor
+
+    config = preset.refine
+    vae = get_component(preset, "vae")
+    unet = get_component(preset, "refiner_unet")
+    scale = vae_scale_factor(vae)
+    if pixels.shape[1] % scale or pixels.shape[2] % scale:
+        raise StudioError(f"refine size {pixels.shape[2]}x{pixels.shape[1]} must be divisible by the VAE factor {scale}")
+    # A private scheduler: set_timesteps mutates it, and the cached one is shared by every session.
+    scheduler = DDIMScheduler.from_config(get_component(preset, "scheduler").config)
+    text_encoder = onto_device(preset, get_component(preset, "text_encoder"))
+    text_states = encode_prompts(get_component(preset, "tokenizer"), text_encoder, [config.negative_prompt, prompt])  # (2, 77, D)
+    report(0.02, "encoding")
+    latents = frames_to_latents(onto_device(preset, vae), pixels)  # (1, 4, T, h, w)
+    latents = latents.to(onto_device(preset, unet).device)
+    generator = torch.Generator().manual_seed(seed)
+
+    def on_step(done: int, total: int) -> None:
+        report(0.05 + 0.85 * done / total, f"{mode} step {done}/{total}")
+
+    latents = denoise_video(latents, unet=unet, scheduler=scheduler, text_states=text_states, window=config.window,
+                            overlap=config.overlap, steps=config.steps, strength=strength, guidance=config.guidance,
+                            mode=mode, generator=generator, stop=stop, on_step=on_step)
+    report(0.92, "decoding")
+    return latents_to_frames(onto_device(preset, vae), latents, tiling=config.vae_tiling)
+
+
+def refine_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, mode: str | None = None,
+                   seed: int | None = None, strength: float | None = None, stop=None,
+                   progress: Callable[[float, str], None] | None = None) -> Iterator:
+    """Stage 4: refine every scene that has a draft (or one scene), yielding one result per scene."""
+    project = load_project(project_dir)
+    ids = scene_ids_to_make(project, scene_id)
+    if scene_id is None:
+        ids = [s for s in ids if any(c.status == "ready" for c in project.script.scene(s).chunks)]
+        if not ids:
+            raise StudioError("no scene has a draft yet; run `generate` first")
+    for current in ids:
+        if stop is not None and stop.is_set():
+            return
+        yield refine_scene(project_dir, preset, current, mode=mode, seed=seed, strength=strength, stop=stop, progress=progress)

@@ -1,0 +1,68 @@
+"""The Plan tab: the prompt, the planner, and the scenes and entities (the script) as editable tables."""
+
+import gradio as gr
+
+from studio.config import PLANNERS
+
+# Column widths for the standard scene columns (id, title, event, entities, background, camera, chunks, prompts).
+SCENE_WIDTHS = ["9%", "14%", "26%", "12%", "12%", "9%", "7%", "11%"]
+
+
+def _columns():
+    from studio.plan.tables import ENTITY_COLUMNS, SCENE_COLUMNS
+
+    return list(SCENE_COLUMNS), list(ENTITY_COLUMNS)
+
+
+def build(ui) -> None:
+    """Lay out the tab and wire its events; components are attached to `ui`."""
+    h = ui.handlers
+    scene_columns, entity_columns = _columns()
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            ui.prompt = gr.Textbox(label="Prompt", lines=3, max_lines=8, max_length=2000, elem_id="prompt",
+                                   placeholder="A red fox explores a snowy forest at dawn, then meets an owl by a frozen lake.")
+            if ui.examples:
+                gr.Examples(examples=[[e] for e in ui.examples], inputs=[ui.prompt], label="Examples")
+        with gr.Column(scale=1, min_width=220):
+            ui.planner = gr.Radio(list(PLANNERS), value=ui.preset.planning.planner, label="Planner",
+                                  info="rules: offline · local: a small LLM · remote: an endpoint")
+            ui.num_scenes = gr.Number(label="Scenes", value=0, precision=0, minimum=0, maximum=24,
+                                      info="0: one per event in the prompt")
+            ui.plan_btn = gr.Button("Plan", variant="primary", elem_id="plan-btn")
+    ui.script_msg = gr.Markdown(elem_classes=["inline-message"], elem_id="plan-msg")
+    ui.scenes_df = gr.Dataframe(headers=scene_columns, column_count=len(scene_columns), datatype="str", type="array",
+                                interactive=True, wrap=True, label="Scenes", elem_id="scenes-table",
+                                column_widths=SCENE_WIDTHS if len(scene_columns) == len(SCENE_WIDTHS) else None,
+                                show_row_numbers=True, max_height=420)
+    with gr.Row():
+        ui.add_scene_btn = gr.Button("Add scene", size="sm", scale=1)
+        ui.remove_row = gr.Number(label="Row to remove (0 = last; click a row to pick it)", value=0, precision=0,
+                                  minimum=0, scale=1, min_width=160, elem_classes=["compact-number"])
+        ui.remove_scene_btn = gr.Button("Remove scene", size="sm", scale=1)
+        ui.apply_btn = gr.Button("Apply edits", variant="primary", size="sm", elem_id="apply-btn", scale=1)
+    ui.entities_df = gr.Dataframe(headers=entity_columns, column_count=len(entity_columns), datatype="str",
+                                  type="array", interactive=True, wrap=True, label="Entities",
+                                  elem_id="entities-table", show_row_numbers=True, max_height=320)
+
+    ui.plan_event = ui.plan_btn.click(
+        h.plan, inputs=[ui.prompt, ui.planner, ui.num_scenes, ui.session],
+        outputs=[ui.project_id, ui.scenes_df, ui.entities_df, ui.script_msg], api_name="plan", **ui.gpu)
+    edit_inputs = [ui.project_id, ui.prompt, ui.scenes_df, ui.entities_df]
+    ui.apply_btn.click(h.apply_script, inputs=edit_inputs, outputs=[ui.scenes_df, ui.entities_df, ui.script_msg],
+                       api_name="apply_script").success(**ui.summary_refresh)
+    ui.add_scene_btn.click(h.add_scene, inputs=[ui.scenes_df], outputs=[ui.scenes_df, ui.script_msg],
+                           api_visibility="private")
+    ui.remove_scene_btn.click(h.remove_scene, inputs=[ui.scenes_df, ui.remove_row], outputs=[ui.scenes_df, ui.script_msg],
+                              api_visibility="private")
+    # A click on a scene row proposes it for removal.
+    ui.scenes_df.select(pick_row, inputs=None, outputs=[ui.remove_row], api_visibility="private", queue=False)
+    # Every cell edit is checked (and saved when valid) at once: a bad cell is named inline, nothing is lost.
+    for table in (ui.scenes_df, ui.entities_df):
+        table.input(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg], api_visibility="private",
+                    trigger_mode="always_last").then(**ui.summary_refresh)
+
+
+def pick_row(evt: gr.SelectData):
+    index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    return int(index) + 1
