@@ -121,6 +121,28 @@ class ExportConfig:
 
 
 @dataclass
+class QaConfig:
+    """Limits of the per-chunk drift checks (`studio qa`); a chunk past any of them is flagged.
+
+    How they were chosen: the model-free limits from the animatic preset's own output (4 scenes x 6
+    chunks, every camera move: colour shift up to 15 delta E (a long zoom), spread shift up to 8, seam
+    ratios 0.5-1.4) against deliberate faults (an inverted chunk: seam ratios 15-110; a chunk from another
+    scene: 7-50; a +40 red / -40 blue grade: 27-36 delta E). Each limit sits between the two, nearer the
+    faults, so camera moves pass. The similarity limits are CLIP ViT-B/32 image-to-image cosines: frames
+    of one shot score above ~0.85 and unrelated pictures ~0.4-0.6; a reference (one entity on grey)
+    matches a full frame less well, hence its lower limit. 0 turns a similarity check off.
+    """
+
+    max_colour_shift: float = 20.0  # delta E (CIE76) of the chunk's mean Lab colour from the anchor's
+    max_spread_shift: float = 15.0  # distance of the per-channel Lab standard deviations from the anchor's
+    max_seam_flow_ratio: float = 4.0  # start-seam flow / median flow inside the chunk
+    max_seam_residual_ratio: float = 4.0  # start-seam residual after flow compensation / the chunk's median
+    min_anchor_similarity: float = 0.75  # CLIP cosine of the chunk's frames to the scene's anchor
+    min_reference_similarity: float = 0.55  # CLIP cosine to the approved references of the scene's entities
+    embedding_frames: int = 4  # frames of each chunk embedded (evenly spaced)
+
+
+@dataclass
 class BenchConfig:
     chunk_counts: list[int] = field(default_factory=lambda: [2, 4, 8])
     refine: bool = True
@@ -137,6 +159,7 @@ class Preset:
     streaming: StreamingConfig = field(default_factory=StreamingConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    qa: QaConfig = field(default_factory=QaConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
     source: str = ""  # the file it came from (not a YAML key)
 
@@ -192,6 +215,8 @@ def check_preset(preset: Preset) -> Preset:
         raise StudioError(f"{where}: planning.planner {preset.planning.planner!r} must be {one_of(PLANNERS)}")
     if preset.export.transition not in ("cut", "crossfade"):
         raise StudioError(f"{where}: export.transition {preset.export.transition!r} must be cut or crossfade")
+    if preset.qa.embedding_frames < 1:
+        raise StudioError(f"{where}: qa.embedding_frames {preset.qa.embedding_frames} must be at least 1")
     return preset
 
 

@@ -16,9 +16,9 @@ logger = logging.getLogger("studio")
 
 def command_modules() -> list:
     """The modules that register commands, in the order `--help` lists them (the pipeline's order)."""
-    from studio.cli import export, generate, plan, references, refine, tools
+    from studio.cli import export, generate, plan, qa, references, refine, tools
 
-    return [plan, references, generate, refine, export, tools]
+    return [plan, references, generate, refine, export, qa, tools]
 
 
 def build_parser() -> argparse.ArgumentParser:
