@@ -40,6 +40,7 @@ class ExportResult:
     seconds: float  # duration of the video
     archive: Path | None = None
     scene_files: list[Path] = field(default_factory=list)
+    timeline: Path | None = None
 
 
 @dataclass
@@ -179,7 +180,8 @@ def count_frames(path: Path) -> int:
     return int(frames)
 
 
-def export_project(project_dir: Path, preset, *, output: Path | None = None, archive: Path | None = None) -> ExportResult:
+def export_project(project_dir: Path, preset, *, output: Path | None = None, archive: Path | None = None,
+                   timeline: Path | None = None) -> ExportResult:
     """Assemble the project's scenes into one mp4 (default PROJECT/final.mp4); optionally zip the project."""
     from studio.project.model import load_project, save_project
     from studio.project.paths import ProjectPaths
@@ -195,6 +197,10 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
         raise StudioError(f"output {output} must end in .mp4")
     if archive is not None and Path(archive).suffix.lower() != ".zip":
         raise StudioError(f"archive {archive} must end in .zip")
+    if timeline is not None:
+        from studio.export.timeline import check_timeline_path
+
+        check_timeline_path(timeline)
     # 1. Sources, in script order.
     sources = [s for s in (scene_source(project_dir, scene) for scene in project.script.scenes) if s is not None]
     if not sources:
@@ -224,11 +230,16 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
         project = load_project(project_dir)  # re-read: only `final` changes
         project.final = relative
         save_project(project, project_dir)
+    timeline_path = None
+    if timeline is not None:  # before the archive, so a timeline inside the project travels with it
+        from studio.export.timeline import export_timeline
+
+        timeline_path = export_timeline(project_dir, scene_files, frame_counts, preset, Path(timeline))
     archive_path = None
     if archive is not None:
         from studio.export.archive import export_archive
 
         archive_path = export_archive(project_dir, Path(archive))
     return ExportResult(video=output, num_frames=num_frames, seconds=num_frames / fps, archive=archive_path,
-                        scene_files=scene_files)
+                        scene_files=scene_files, timeline=timeline_path)
 
