@@ -2,6 +2,8 @@
 
 import gradio as gr
 
+from studio.ui import qa_panel
+
 
 def build(ui) -> None:
     h = ui.handlers
@@ -19,3 +21,4 @@ def build(ui) -> None:
     ui.export_event = ui.export_btn.click(
         h.export, inputs=[ui.project_id, ui.with_metrics],
         outputs=[ui.final_video, ui.scene_files, ui.archive_file, ui.metrics, ui.plots], api_name="export", **ui.gpu)
+    qa_panel.build_export_panel(ui)

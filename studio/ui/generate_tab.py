@@ -2,6 +2,7 @@
 
 import gradio as gr
 
+from studio.ui import qa_panel
 from studio.ui.views import TIMELINE_COLUMNS, timeline_html
 
 
@@ -54,3 +55,4 @@ def build(ui) -> None:
                           outputs=[ui.chunk_index, ui.chunk_seed, ui.chunk_prompt], api_visibility="private")
     ui.gen_scene.input(h.show_scene, inputs=[ui.project_id, ui.gen_scene],
                        outputs=[ui.timeline, ui.timeline_df, ui.draft_video], api_visibility="private")
+    qa_panel.build_generate_strip(ui)
