@@ -7,7 +7,7 @@ import pytest
 
 from studio.cli import command_names, main
 
-ALL = ["plan", "references", "refs", "generate", "regenerate", "refine", "export", "run", "eval", "bench"]
+ALL = ["plan", "references", "refs", "generate", "regenerate", "refine", "export", "qa", "run", "eval", "bench"]
 
 
 def test_help_lists_every_command():
