@@ -25,7 +25,7 @@ class ImageEmbedder:
         self.processor = processor
 
     @classmethod
-    def open(cls, preset) -> tuple["ImageEmbedder | None", str]:
+    def open(cls, preset) -> tuple[ImageEmbedder | None, str]:
         """The preset's CLIP, or (None, why not) when it has none or it cannot be loaded."""
         if preset.models.backend == "animatic":
             return None, (f"preset {preset.name!r} has no image-embedding model: similarity to the anchor and "

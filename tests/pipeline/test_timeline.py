@@ -12,7 +12,6 @@ import opentimelineio as otio
 import pytest
 
 from studio.cli import main
-from studio.config import load_preset
 from studio.export.stage import count_frames
 from studio.export.timeline import write_timeline
 from studio.media.video import load_frames, save_frames
