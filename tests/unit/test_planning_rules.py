@@ -34,11 +34,12 @@ def test_multi_event_prompt_gives_one_scene_per_event_with_sequential_ids(tiny_p
                    "Finally the fox sleeps in its den as night falls.", tiny_preset)
     assert [s.id for s in script.scenes] == ["scene-1", "scene-2", "scene-3"]
     assert script.scenes[1].event.startswith("The red fox chases")  # the pronoun is resolved in the text
-    # 'fox' recurs (directly, through 'It', and as 'the fox'): one shared entity in all three scenes
-    assert [e.id for e in script.entities] == ["red-fox"]
-    assert all(s.entity_ids == ["red-fox"] for s in script.scenes)
+    # 'fox' recurs (directly, through 'It', and as 'the fox'): one shared entity in all three scenes;
+    # the rabbit it chases is an entity of its scene
+    assert [e.id for e in script.entities] == ["red-fox", "rabbit"]
+    assert [s.entity_ids for s in script.scenes] == [["red-fox"], ["red-fox", "rabbit"], ["red-fox"]]
     assert script.entity("red-fox").description == "a red fox"
-    assert [s.background for s in script.scenes] == ["a snowy forest", "a frozen lake", "the den"]
+    assert [s.background for s in script.scenes] == ["a snowy forest", "a frozen lake", "the den at night"]
 
 
 @pytest.mark.parametrize("prompt, cameras", [
@@ -72,7 +73,8 @@ def test_shared_entities_recurring_objects_and_proper_names(tiny_preset):
     assert script.scenes[2].entity_ids == ["alice", "bob"]
     assert script.scenes[2].background == "Paris"
     once = _plan("A chef chops an onion. The chef smiles.", tiny_preset)
-    assert [e.id for e in once.entities] == ["chef"]  # the onion appears once: not a shared entity
+    assert [s.entity_ids for s in once.scenes] == [["chef", "onion"], ["chef"]]  # the object of the action
+    assert once.entity("onion").kind == "object"
 
 
 @pytest.mark.parametrize("words, expected", [
