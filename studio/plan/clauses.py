@@ -25,13 +25,14 @@ PLACE_WORDS = frozenset({
     "volcano", "dune", "snowfield", "countryside", "pier", "dock", "shipyard", "skyline", "rainforest", "orchard",
     "vineyard", "ruin", "greenhouse", "junkyard", "porch", "stair", "staircase", "balcony", "lighthouse", "tower",
     "storm", "rain", "snow", "fog", "mist", "clouds", "cloud", "horizon", "surface", "water", "bay", "path", "trail",
-    "neighborhood", "neighbourhood", "subway", "train", "workshop", "bakery", "hospital", "museum", "theater",
+    "neighborhood", "neighbourhood", "subway", "workshop", "bakery", "hospital", "museum", "theater",
     "theatre", "gym", "pool", "yard", "backyard", "campsite", "camp", "tent", "cabin", "hut", "barn", "stream",
     "lagoon", "tundra", "wasteland", "metropolis", "downtown", "alleyway", "sidewalk", "crosswalk", "dancefloor",
+    "sand", "grass", "mud", "ice", "puddle", "darkness", "moonlight", "sunlight",
 })
 TIME_WORDS = frozenset({"dawn", "dusk", "night", "midnight", "noon", "sunrise", "sunset", "twilight", "morning",
                         "evening", "afternoon", "daybreak", "nightfall", "daytime", "nighttime", "winter", "summer",
-                        "autumn", "spring", "fall"})
+                        "autumn"})
 CLOTHING = frozenset({"coat", "dress", "suit", "jacket", "hat", "cloak", "robe", "armor", "armour", "uniform",
                       "scarf", "hood", "hoodie", "shirt", "sweater", "boots", "gown", "cape", "helmet", "glasses",
                       "apron", "overalls", "kimono", "raincoat", "mask"})
@@ -47,7 +48,6 @@ PLACE_PREPOSITIONS = frozenset({"in", "into", "inside", "at", "through", "across
                                 "around", "over", "above", "under", "beneath", "near", "by", "on", "onto", "to",
                                 "toward", "towards", "beside", "behind", "past", "outside", "among", "amid",
                                 "down", "up", "from", "beyond"})
-STRONG_PLACE_PREPOSITIONS = frozenset({"in", "into", "inside", "through", "across", "along", "within", "throughout"})
 LEAD_WORDS = frozenset({"then", "and", "so", "later", "finally", "next", "afterwards", "eventually", "meanwhile",
                         "suddenly", "together", "soon", "now", "also", "again"})
 TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+|[^\sA-Za-z\d]")
@@ -112,25 +112,31 @@ def _count(tokens: list[str], i: int) -> tuple[int | None, int]:
     return None, i
 
 
-def _np_word(tokens: list[str], i: int, words: list[str], bare_verb_stop: bool) -> bool:
-    """Whether tokens[i] continues the noun phrase `words`."""
+def _np_word(tokens: list[str], i: int, words: list[str], bare_verb_stop: bool, plural: bool, name: bool) -> bool:
+    """Whether tokens[i] continues the noun phrase `words` (`name`: it is a proper name so far)."""
     token = tokens[i]
     low = token.lower()
     if not _word(token) or low in lx.CLOSED_CLASS or lx.is_adverb_only(low) or len(words) >= 5:
         return False
-    if words and token[:1].isupper() != words[-1][:1].isupper() and words[-1][:1].isupper():
+    if words and name and not token[:1].isupper():
         return False  # 'Alice meets': a name ends at the first lower-case word
-    if words and lx.finite_verb(low, lx.is_plural_noun(words[-1])):
-        return False  # 'a ship passes', 'the kids build'
-    if words and bare_verb_stop and lx.verb_lemma(low) and low in lx.verb_lemma(low):
-        return False  # 'watch the sun rise'
+    nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+    next_is_noun = bool(nxt) and _word(nxt) and nxt not in lx.CLOSED_CLASS and lx.can_be_noun(nxt)
+    if words and lx.can_be_noun(words[-1]):
+        after_adjective = "ADJ" in lx.tags(words[-1]) and lx.is_plural_noun(low)
+        if lx.finite_verb(low, plural or lx.is_plural_noun(words[-1])) and not after_adjective:
+            return False  # 'a ship passes', 'the kids build' (but 'the dark woods')
+        if low.endswith("ing") and "VERB" in lx.tags(low) and not next_is_noun:
+            return False  # 'a fox running through', 'a clock ticking'
+        if bare_verb_stop and lx.verb_lemma(low) and low in lx.verb_lemma(low):
+            return False  # 'watch the sun rise'
     if lx.can_be_noun(low) or (lx.tags(low) & {"ADJ"}):
         return True
-    nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
-    return lx.can_be_modifier(low) and bool(nxt) and _word(nxt) and nxt not in lx.CLOSED_CLASS and lx.can_be_noun(nxt)
+    return lx.can_be_modifier(low) and next_is_noun
 
 
-def noun_phrase(tokens: list[str], i: int, *, bare_verb_stop: bool = False) -> tuple[Mention | None, int]:
+def noun_phrase(tokens: list[str], i: int, *, bare_verb_stop: bool = False,
+                plural: bool = False) -> tuple[Mention | None, int]:
     """The noun phrase at `i` ('the two tiny robots', 'Alice', 'kids') and the index after it."""
     start = i
     determined = False
@@ -143,7 +149,8 @@ def noun_phrase(tokens: list[str], i: int, *, bare_verb_stop: bool = False) -> t
             i += 2
     count, i = _count(tokens, i)
     words: list[str] = []
-    while i < len(tokens) and _np_word(tokens, i, words, bare_verb_stop):
+    while i < len(tokens) and _np_word(tokens, i, words, bare_verb_stop, plural,
+                                       not determined and bool(words) and _proper(words[0], start)):
         words.append(tokens[i])
         i += 1
     if not words:
@@ -187,6 +194,10 @@ def resolve_pronoun(pronoun: str, memory: Memory, exclude: set[str]) -> list[Men
     if low in lx.PERSON_PRONOUNS:
         people = [m for m in candidates if m.subject or m.proper]
         return (people or candidates)[:1]
+    if low == "them":  # 'gathers acorns ... hides them'
+        plural_things = [m for m in candidates if not m.subject and m.count != 1]
+        if plural_things:
+            return plural_things[:1]
     things = [m for m in candidates if not m.subject and m.count == 1 and not m.proper]
     if low == "it" and not exclude:  # a subject 'it' is most often the last subject
         things = [m for m in reversed(memory.subjects) if m.count == 1] + things
@@ -224,8 +235,18 @@ def _verb_led(tokens: list[str], i: int) -> bool:
     if i >= len(tokens) or not _word(tokens[i]) or not lx.finite_verb(tokens[i], False):
         return False
     nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-    return not (nxt and _word(nxt) and (lx.finite_verb(nxt, True) or lx.finite_verb(nxt, False))
+    return not (nxt and _word(nxt) and lx.finite_verb(nxt, lx.is_plural_noun(tokens[i]))
                 and nxt.lower() not in lx.CLOSED_CLASS)
+
+
+def _clothing(tokens: list[str], i: int, mention: Mention) -> int:
+    """'an elderly painter in a blue coat': the clothing phrase after a subject becomes its detail."""
+    if i + 1 < len(tokens) and tokens[i].lower() in {"in", "wearing", "with"}:
+        worn, j = noun_phrase(tokens, i + 1)
+        if worn is not None and lx.singular(worn.words[-1]) in CLOTHING:
+            mention.detail = " ".join(tokens[i:j])
+            return j
+    return i
 
 
 def _subjects(tokens: list[str], i: int, memory: Memory, parsed: Parsed) -> tuple[list[Mention], int]:
@@ -242,9 +263,10 @@ def _subjects(tokens: list[str], i: int, memory: Memory, parsed: Parsed) -> tupl
                 parsed.text = names[:1].upper() + names[1:] + parsed.text[len(tokens[0]):]
             i += 1
         else:
-            mention, j = noun_phrase(tokens, i)
+            mention, j = noun_phrase(tokens, i, plural=bool(subjects))
             if mention is None or _is_camera(mention):
                 break
+            j = _clothing(tokens, j, mention)
             if mention.key in PLACE_WORDS and not mention.proper:
                 break  # 'the forest glows': a place, not a character
             subjects.append(mention)
@@ -270,9 +292,7 @@ def _phrase(tokens: list[str], i: int, preposition: str, mention: Mention, parse
         parsed.time = parsed.time or f"{preposition or 'at'} {text}".strip()
     elif head in CLOTHING and preposition in {"in", "wearing", "with"} and memory_last is not None:
         memory_last.detail = memory_last.detail or f"{preposition} {text}"
-    elif (head in PLACE_WORDS and not mention.proper) or (mention.proper and preposition in PLACE_PREPOSITIONS):
-        parsed.place = parsed.place or text
-    elif preposition in STRONG_PLACE_PREPOSITIONS and mention.count == 1 and not mention.proper:
+    elif ((head in PLACE_WORDS or mention.words[-1].lower() in PLACE_WORDS) and not mention.proper) or (mention.proper and preposition in PLACE_PREPOSITIONS):
         parsed.place = parsed.place or text
     else:
         parsed.mentions.append(mention)
@@ -296,7 +316,10 @@ def _rest(tokens: list[str], i: int, memory: Memory, parsed: Parsed, verb: str) 
             continue
         starts_np = low in lx.DETERMINERS or low in lx.POSSESSIVES or low in lx.NUMBERS or token[:1].isupper() \
             or (_word(token) and lx.can_be_noun(low) and not lx.verb_only(low) and low not in lx.CLOSED_CLASS
-                and (preposition or lx.is_plural_noun(low) or lx.singular(low) in PLACE_WORDS | TIME_WORDS))
+                and (preposition or lx.is_plural_noun(low) or lx.singular(low) in PLACE_WORDS | TIME_WORDS)
+                and not (i and lx.finite_verb(low, False) and lx.can_be_noun(tokens[i - 1])
+                         and tokens[i - 1].lower() not in lx.CLOSED_CLASS and not lx.finite_verb(tokens[i - 1], False)))  # 'while snow falls'
+
         if starts_np and _word(token):
             mention, j = noun_phrase(tokens, i, bare_verb_stop=bare_stop)
             if mention is not None:
