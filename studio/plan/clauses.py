@@ -50,6 +50,8 @@ PLACE_PREPOSITIONS = frozenset({"in", "into", "inside", "at", "through", "across
                                 "down", "up", "from", "beyond"})
 LEAD_WORDS = frozenset({"then", "and", "so", "later", "finally", "next", "afterwards", "eventually", "meanwhile",
                         "suddenly", "together", "soon", "now", "also", "again"})
+FEATURES = frozenset({"hair", "beard", "mustache", "moustache", "eyes", "wings", "tail", "horns", "fur", "feathers",
+                      "scales", "freckles", "tattoos", "antlers", "spots", "stripes"})
 TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+|[^\sA-Za-z\d]")
 
 
@@ -112,6 +114,11 @@ def _count(tokens: list[str], i: int) -> tuple[int | None, int]:
     return None, i
 
 
+def _noun(low: str) -> bool:
+    """A noun by the lexicon, or by the place, time and clothing vocabulary (the lexicon lacks a few, e.g. 'bar')."""
+    return lx.can_be_noun(low) or low in PLACE_WORDS or low in TIME_WORDS or low in CLOTHING
+
+
 def _np_word(tokens: list[str], i: int, words: list[str], bare_verb_stop: bool, plural: bool, name: bool) -> bool:
     """Whether tokens[i] continues the noun phrase `words` (`name`: it is a proper name so far)."""
     token = tokens[i]
@@ -122,7 +129,7 @@ def _np_word(tokens: list[str], i: int, words: list[str], bare_verb_stop: bool, 
         return False  # 'Alice meets': a name ends at the first lower-case word
     nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
     next_is_noun = bool(nxt) and _word(nxt) and nxt not in lx.CLOSED_CLASS and lx.can_be_noun(nxt)
-    if words and lx.can_be_noun(words[-1]):
+    if words and _noun(words[-1].lower()):
         after_adjective = "ADJ" in lx.tags(words[-1]) and lx.is_plural_noun(low)
         if lx.finite_verb(low, plural or lx.is_plural_noun(words[-1])) and not after_adjective:
             return False  # 'a ship passes', 'the kids build' (but 'the dark woods')
@@ -130,7 +137,7 @@ def _np_word(tokens: list[str], i: int, words: list[str], bare_verb_stop: bool, 
             return False  # 'a fox running through', 'a clock ticking'
         if bare_verb_stop and lx.verb_lemma(low) and low in lx.verb_lemma(low):
             return False  # 'watch the sun rise'
-    if lx.can_be_noun(low) or (lx.tags(low) & {"ADJ"}):
+    if _noun(low) or (lx.tags(low) & {"ADJ"}):
         return True
     return lx.can_be_modifier(low) and next_is_noun
 
@@ -155,8 +162,15 @@ def noun_phrase(tokens: list[str], i: int, *, bare_verb_stop: bool = False,
         i += 1
     if not words:
         return None, start
+    if i + 1 < len(tokens) and tokens[i].lower() == "of" and _word(tokens[i + 1]) \
+            and tokens[i + 1].lower() not in lx.CLOSED_CLASS and _noun(tokens[i + 1].lower()):
+        words += ["of", tokens[i + 1]]  # 'a loaf of bread', 'a cup of coffee': one thing, named by its head
+        i += 2
+        head_index = len(words) - 3
+    else:
+        head_index = len(words) - 1
     proper = not determined and _proper(words[0], start)
-    head = words[-1]
+    head = words[head_index]
     plural = lx.is_plural_noun(head)
     if count is None:
         count = 0 if plural else 1
@@ -230,28 +244,33 @@ def _camera_lead(tokens: list[str], i: int, parsed: Parsed) -> int:
     return j
 
 
-def _verb_led(tokens: list[str], i: int) -> bool:
-    """'Lights the lamp', 'Falls asleep': a clause that opens on its verb (not 'Kids build', 'Bob steals')."""
+def _verb_led(tokens: list[str], i: int, continues: bool) -> bool:
+    """'Lights the lamp', 'Falls asleep': a clause that opens on its verb (not 'Kids build', 'Bob steals').
+    `continues`: the clause goes on a sentence ('..., and then rides home'), where a verb is what comes."""
     if i >= len(tokens) or not _word(tokens[i]) or not lx.finite_verb(tokens[i], False):
         return False
+    if continues:
+        return True
     nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
     return not (nxt and _word(nxt) and lx.finite_verb(nxt, lx.is_plural_noun(tokens[i]))
                 and nxt.lower() not in lx.CLOSED_CLASS)
 
 
 def _clothing(tokens: list[str], i: int, mention: Mention) -> int:
-    """'an elderly painter in a blue coat': the clothing phrase after a subject becomes its detail."""
+    """'an elderly painter in a blue coat', 'a woman with red hair': what the subject wears or looks like
+    becomes its detail."""
     if i + 1 < len(tokens) and tokens[i].lower() in {"in", "wearing", "with"}:
         worn, j = noun_phrase(tokens, i + 1)
-        if worn is not None and lx.singular(worn.words[-1]) in CLOTHING:
+        if worn is not None and lx.singular(worn.words[-1]) in CLOTHING | FEATURES | {w.rstrip("s") for w in FEATURES}:
             mention.detail = " ".join(tokens[i:j])
             return j
     return i
 
 
-def _subjects(tokens: list[str], i: int, memory: Memory, parsed: Parsed) -> tuple[list[Mention], int]:
+def _subjects(tokens: list[str], i: int, memory: Memory, parsed: Parsed,
+              continues: bool) -> tuple[list[Mention], int]:
     subjects: list[Mention] = []
-    if _verb_led(tokens, i):
+    if _verb_led(tokens, i, continues):
         return subjects, i
     while i < len(tokens):
         low = tokens[i].lower()
@@ -285,12 +304,12 @@ def _phrase(tokens: list[str], i: int, preposition: str, mention: Mention, parse
     det = tokens[start].lower()
     if det in lx.POSSESSIVES:
         text = "the " + " ".join(tokens[start + 1:end])
-    head = lx.singular(mention.words[-1])
+    head = mention.key
     if _is_camera(mention):
         parsed.camera = parsed.camera or camera_move(mention.words)
     elif head in TIME_WORDS:
         parsed.time = parsed.time or f"{preposition or 'at'} {text}".strip()
-    elif head in CLOTHING and preposition in {"in", "wearing", "with"} and memory_last is not None:
+    elif head in CLOTHING | FEATURES and preposition in {"in", "wearing", "with"} and memory_last is not None:
         memory_last.detail = memory_last.detail or f"{preposition} {text}"
     elif ((head in PLACE_WORDS or mention.words[-1].lower() in PLACE_WORDS) and not mention.proper) or (mention.proper and preposition in PLACE_PREPOSITIONS):
         parsed.place = parsed.place or text
@@ -333,7 +352,7 @@ def _rest(tokens: list[str], i: int, memory: Memory, parsed: Parsed, verb: str) 
         i += 1
 
 
-def parse_clause(text: str, memory: Memory) -> Parsed:
+def parse_clause(text: str, memory: Memory, continues: bool = False) -> Parsed:
     """Who and what `text` shows, where and when, and any camera words."""
     parsed = Parsed(text=text)
     tokens = tokenize(text)
@@ -342,7 +361,7 @@ def parse_clause(text: str, memory: Memory) -> Parsed:
     # 2. camera words that lead the clause: 'the camera pans across', 'a drone shot of'
     i = _lead(tokens, _camera_lead(tokens, i, parsed))
     # 3. the subject; none means the last one ('then sits on the porch')
-    subjects, i = _subjects(tokens, i, memory, parsed)
+    subjects, i = _subjects(tokens, i, memory, parsed, continues)
     if not subjects:
         subjects = list(memory.subjects)
     parsed.mentions = [Mention(m.key, m.words, True, m.proper, m.count, m.detail) for m in subjects]

@@ -65,17 +65,18 @@ def _split_actions(piece: str) -> list[str]:
     return clauses
 
 
-def split_events(prompt: str) -> list[str]:
-    """The prompt cut at sentence ends, ';', time connectives and ', and <clause>'."""
+def split_clauses(prompt: str) -> list[tuple[str, bool]]:
+    """(event, continues) pairs: the prompt cut at sentence ends, ';', time connectives and ', (and)'
+    before a clause with its own verb; `continues` is True for a piece that goes on a sentence."""
     text = re.sub(r"\s+", " ", prompt).strip()
-    parts: list[str] = []
+    parts: list[tuple[str, bool]] = []
     for sentence in re.split(r"(?<=[.!?])\s+|;\s*", text):
         pieces = re.split(r",?\s+\b(?:and\s+)?(?:then|later|finally|afterwards|after that|eventually|meanwhile)\b,?\s+",
                           sentence, flags=re.IGNORECASE)
-        for piece in pieces:
-            parts.extend(_split_actions(piece))
+        clauses = [clause for piece in pieces for clause in _split_actions(piece)]
+        parts.extend((clause, index > 0) for index, clause in enumerate(clauses))
     events = []
-    for part in parts:
+    for part, continues in parts:
         part = part.strip(" ,.;:!?")
         lowered = part.lower()
         for connective in CONNECTIVES:  # "Then the fox ..." -> "the fox ..."
@@ -83,8 +84,13 @@ def split_events(prompt: str) -> list[str]:
                 part = part[len(connective):].strip(" ,")
                 lowered = part.lower()
         if part:
-            events.append(part[:1].upper() + part[1:])
+            events.append((part[:1].upper() + part[1:], continues))
     return events
+
+
+def split_events(prompt: str) -> list[str]:
+    """The prompt's events as text (see split_clauses)."""
+    return [event for event, _ in split_clauses(prompt)]
 
 
 # ----------------------------------------------------------------------------- 2. one event
@@ -131,11 +137,11 @@ def _only_camera(text: str) -> bool:
     return not any(w.lower() in {"a", "an", "the", "this", "that"} or w[:1].isupper() for w in words)
 
 
-def _event(raw: str, preset: Preset, memory: Memory) -> Event:
+def _event(raw: str, preset: Preset, memory: Memory, continues: bool) -> Event:
     """One event: its length, camera, mentions, place and time (the memory moves on to it)."""
     text, n_chunks = _length(raw, preset)
     text, camera = _camera(text.strip(" ,"))
-    parsed = parse_clause(text, memory)
+    parsed = parse_clause(text, memory, continues)
     subjects = [m for m in parsed.mentions if m.subject]
     memory.subjects = subjects or memory.subjects
     memory.last_clause = parsed.mentions
@@ -151,12 +157,12 @@ def _event(raw: str, preset: Preset, memory: Memory) -> Event:
 def analyse_events(prompt: str, preset: Preset) -> list[Event]:
     events: list[Event] = []
     memory = Memory()
-    for raw in split_events(prompt)[:MAX_SCENES * 4]:
+    for raw, continues in split_clauses(prompt)[:MAX_SCENES * 4]:
         _, camera = _camera(_length(raw, preset)[0].strip(" ,"))
         if camera and events and _only_camera(raw):  # 'the camera orbits around them' directs the last event
             events[-1].camera = camera
             continue
-        events.append(_event(raw, preset, memory))
+        events.append(_event(raw, preset, memory, continues))
     return events
 
 
