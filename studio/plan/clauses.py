@@ -24,7 +24,7 @@ PLACE_WORDS = frozenset({
     "courtyard", "hallway", "corridor", "attic", "basement", "garage", "spaceship", "galaxy", "universe", "seabed",
     "volcano", "dune", "snowfield", "countryside", "pier", "dock", "shipyard", "skyline", "rainforest", "orchard",
     "vineyard", "ruin", "greenhouse", "junkyard", "porch", "stair", "staircase", "balcony", "lighthouse", "tower",
-    "storm", "rain", "snow", "fog", "mist", "clouds", "cloud", "horizon", "surface", "water", "bay", "path", "trail",
+    "storm", "rain", "snow", "fog", "mist", "horizon", "surface", "water", "bay", "path", "trail",
     "neighborhood", "neighbourhood", "subway", "workshop", "bakery", "hospital", "museum", "theater",
     "theatre", "gym", "pool", "yard", "backyard", "campsite", "camp", "tent", "cabin", "hut", "barn", "stream",
     "lagoon", "tundra", "wasteland", "metropolis", "downtown", "alleyway", "sidewalk", "crosswalk", "dancefloor",
@@ -131,7 +131,8 @@ def _np_word(tokens: list[str], i: int, words: list[str], bare_verb_stop: bool, 
     next_is_noun = bool(nxt) and _word(nxt) and nxt not in lx.CLOSED_CLASS and lx.can_be_noun(nxt)
     if words and _noun(words[-1].lower()):
         after_adjective = "ADJ" in lx.tags(words[-1]) and lx.is_plural_noun(low)
-        if lx.finite_verb(low, plural or lx.is_plural_noun(words[-1])) and not after_adjective:
+        if lx.finite_verb(low, plural or lx.is_plural_noun(words[-1])) and not after_adjective \
+                and low not in CAMERA_WORDS:  # ... but 'a wide shot' goes on
             return False  # 'a ship passes', 'the kids build' (but 'the dark woods')
         if low.endswith("ing") and "VERB" in lx.tags(low) and not next_is_noun:
             return False  # 'a fox running through', 'a clock ticking'
@@ -162,8 +163,9 @@ def noun_phrase(tokens: list[str], i: int, *, bare_verb_stop: bool = False,
         i += 1
     if not words:
         return None, start
-    if i + 1 < len(tokens) and tokens[i].lower() == "of" and _word(tokens[i + 1]) \
-            and tokens[i + 1].lower() not in lx.CLOSED_CLASS and _noun(tokens[i + 1].lower()):
+    of_noun = i + 1 < len(tokens) and tokens[i].lower() == "of" and _word(tokens[i + 1]) \
+        and tokens[i + 1].lower() not in lx.CLOSED_CLASS and _noun(tokens[i + 1].lower())
+    if of_noun and words[-1].lower() not in CAMERA_WORDS:
         words += ["of", tokens[i + 1]]  # 'a loaf of bread', 'a cup of coffee': one thing, named by its head
         i += 2
         head_index = len(words) - 3
@@ -270,7 +272,7 @@ def _clothing(tokens: list[str], i: int, mention: Mention) -> int:
 def _subjects(tokens: list[str], i: int, memory: Memory, parsed: Parsed,
               continues: bool) -> tuple[list[Mention], int]:
     subjects: list[Mention] = []
-    if _verb_led(tokens, i, continues):
+    if memory.subjects and _verb_led(tokens, i, continues):  # with no one to carry over, read a subject
         return subjects, i
     while i < len(tokens):
         low = tokens[i].lower()
