@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from studio.config import Preset
-from studio.errors import StudioError, ValidationError
+from studio.errors import StudioError, ValidationError, first_line
 from studio.plan.prompts import planner_messages, retry_messages
 from studio.plan.repair import parse_json_text, repair_script
 from studio.plan.schema import compact_script_schema, script_schema
@@ -86,11 +86,24 @@ def generate_json(model: Any, tokenizer: Any, messages: list[dict[str, str]], ma
     return text, matcher.is_accepting()
 
 
-def plan_local(prompt: str, preset: Preset, num_scenes: int | None = None) -> Script:
-    """Plan with the preset's local LLM; a StudioError when no attempt gives a usable script."""
+class PlannerModelUnavailable(StudioError):
+    """The local planner's model could not be loaded (not downloaded, offline, no memory)."""
+
+
+def load_planner_model(preset: Preset) -> tuple[Any, Any]:
+    """(model, tokenizer) of the preset's planner LLM; PlannerModelUnavailable when it cannot load."""
     from studio.models.cache import get_component
 
-    model, tokenizer = get_component(preset, "llm")
+    try:
+        return get_component(preset, "llm")
+    except Exception as error:  # OSError offline, a missing download, out of memory: all mean 'no model here'
+        raise PlannerModelUnavailable(
+            f"the planner model {preset.models.planner_llm} could not be loaded ({first_line(error)[:160]})") from error
+
+
+def plan_local(prompt: str, preset: Preset, num_scenes: int | None = None) -> Script:
+    """Plan with the preset's local LLM; a StudioError when no attempt gives a usable script."""
+    model, tokenizer = load_planner_model(preset)
     vocab_size = model.get_output_embeddings().weight.shape[0]
     budget = preset.planning.max_new_tokens
     make_matcher = _schema_matcher_factory(tokenizer, vocab_size, script_schema(num_scenes))

@@ -49,9 +49,15 @@ def plan_script(prompt: str, preset: Preset, *, planner: str | None = None, num_
 
         script = plan_rules(prompt, preset, num_scenes)
     elif planner == "local":
-        from studio.plan.local import plan_local
+        from studio.plan.local import PlannerModelUnavailable, plan_local
 
-        script = plan_local(prompt, preset, num_scenes)
+        try:
+            script = plan_local(prompt, preset, num_scenes)
+        except PlannerModelUnavailable as error:  # the rules planner is the offline fallback
+            from studio.plan.rules import plan_rules
+
+            logger.warning("%s; planning with the rules planner instead", error)
+            planner, script = "rules", plan_rules(prompt, preset, num_scenes)
     else:
         from studio.plan.remote import plan_remote
 
