@@ -313,7 +313,8 @@ def _phrase(tokens: list[str], i: int, preposition: str, mention: Mention, parse
         parsed.time = parsed.time or f"{preposition or 'at'} {text}".strip()
     elif head in CLOTHING | FEATURES and preposition in {"in", "wearing", "with"} and memory_last is not None:
         memory_last.detail = memory_last.detail or f"{preposition} {text}"
-    elif ((head in PLACE_WORDS or mention.words[-1].lower() in PLACE_WORDS) and not mention.proper) or (mention.proper and preposition in PLACE_PREPOSITIONS):
+    elif (head in PLACE_WORDS or mention.words[-1].lower() in PLACE_WORDS) and not mention.proper \
+            or mention.proper and preposition in PLACE_PREPOSITIONS:  # 'in Paris' is a place, not a character
         parsed.place = parsed.place or text
     else:
         parsed.mentions.append(mention)
@@ -339,7 +340,8 @@ def _rest(tokens: list[str], i: int, memory: Memory, parsed: Parsed, verb: str) 
             or (_word(token) and lx.can_be_noun(low) and not lx.verb_only(low) and low not in lx.CLOSED_CLASS
                 and (preposition or lx.is_plural_noun(low) or lx.singular(low) in PLACE_WORDS | TIME_WORDS)
                 and not (i and lx.finite_verb(low, False) and lx.can_be_noun(tokens[i - 1])
-                         and tokens[i - 1].lower() not in lx.CLOSED_CLASS and not lx.finite_verb(tokens[i - 1], False)))  # 'while snow falls'
+                         and tokens[i - 1].lower() not in lx.CLOSED_CLASS
+                         and not lx.finite_verb(tokens[i - 1], False)))  # not the verb of 'while snow falls'
 
         if starts_np and _word(token):
             mention, j = noun_phrase(tokens, i, bare_verb_stop=bare_stop)

@@ -25,7 +25,7 @@ PREPOSITIONS = frozenset({
     "in", "on", "at", "to", "into", "onto", "from", "with", "without", "through", "across", "over", "under", "near",
     "along", "beside", "by", "behind", "toward", "towards", "around", "inside", "outside", "above", "below", "past",
     "of", "for", "among", "between", "beneath", "underneath", "within", "amid", "upon", "against", "beyond",
-    "during", "after", "before", "like", "down", "up", "off", "out", "about", "onto", "via", "throughout",
+    "during", "after", "before", "like", "down", "up", "off", "out", "about", "via", "throughout",
 })
 CONJUNCTIONS = frozenset({"and", "or", "but", "nor", "so", "yet", "while", "as", "when", "until", "because",
                           "before", "after", "where", "whereas", "although", "though", "if", "once"})

@@ -14,7 +14,7 @@ def test_gpu_preset_plans_with_the_local_llm_by_default():
 
 
 def test_a_planner_model_that_cannot_load_falls_back_to_rules(tiny_preset, monkeypatch, caplog):
-    import studio.models.cache as cache
+    from studio.models import cache
 
     def offline(preset, name):
         raise OSError("We couldn't connect to 'https://huggingface.co' to load the files")
