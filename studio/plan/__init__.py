@@ -1,7 +1,9 @@
 """Stage 1, Plan: one prompt -> an editable multi-scene Script.
 
 - stage.py    plan_script / plan_project: the stage itself (check the prompt, pick the planner, validate)
-- rules.py    the offline planner: parts of speech, clauses, camera words -> scenes (no model)
+- rules.py    the offline planner: events, lengths, camera words -> scenes and entities (no model)
+- clauses.py  one clause -> subject (or the last one), pronouns, counts, objects, place, time, camera words
+- lexicon.py  parts of speech from lemminflect's English lexicon, and the closed word classes
 - local.py    a small instruct model through transformers, decoding constrained to the script schema
 - remote.py   any OpenAI-compatible endpoint or Hugging Face provider through huggingface_hub
 - prompts.py  the system prompt and messages both LLM planners send
