@@ -63,6 +63,7 @@ class Mention:
     proper: bool = False
     count: int = 1  # 'two kids' -> 2; a plain plural is 0 (some)
     detail: str = ""  # 'in a blue coat', 'with red hair'
+    oblique: bool = False  # after a preposition ('from a merchant'): 'it' means the direct object first
 
 
 @dataclass
@@ -201,8 +202,11 @@ def resolve_pronoun(pronoun: str, memory: Memory, exclude: set[str]) -> list[Men
     low = pronoun.lower()
     candidates = [m for m in reversed(memory.seen) if m.key not in exclude]
     if low in lx.PLURAL_PRONOUNS:
+        groups = [m for m in reversed(memory.seen) if m.subject and m.count != 1 and m.key not in exclude]
         if len(memory.subjects) > 1 or any(m.count != 1 for m in memory.subjects):
             group = memory.subjects
+        elif groups:  # 'two kids build ..., a wave washes it away, and they laugh'
+            group = groups[:1]
         else:
             companions = [m for m in memory.last_clause if not m.subject][:1]
             group = memory.subjects + companions
@@ -214,7 +218,8 @@ def resolve_pronoun(pronoun: str, memory: Memory, exclude: set[str]) -> list[Men
         plural_things = [m for m in candidates if not m.subject and m.count != 1]
         if plural_things:
             return plural_things[:1]
-    things = [m for m in candidates if not m.subject and m.count == 1 and not m.proper]
+    things = sorted((m for m in candidates if not m.subject and m.count == 1 and not m.proper),
+                    key=lambda m: m.oblique)  # stable: the latest direct object, then the latest other
     if low == "it" and not exclude:  # a subject 'it' is most often the last subject
         things = [m for m in reversed(memory.subjects) if m.count == 1] + things
     return (things or candidates)[:1]
@@ -317,6 +322,7 @@ def _phrase(tokens: list[str], i: int, preposition: str, mention: Mention, parse
             or mention.proper and preposition in PLACE_PREPOSITIONS:  # 'in Paris' is a place, not a character
         parsed.place = parsed.place or text
     else:
+        mention.oblique = bool(preposition)
         parsed.mentions.append(mention)
 
 

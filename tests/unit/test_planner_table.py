@@ -42,6 +42,13 @@ def test_prompt_table(row, tiny_preset):
         assert set(expected) <= set(names), f"scene {index + 1} ({script.scenes[index].event!r}) holds {names}"
 
 
+def test_pronouns_pick_the_entity_that_fits(tiny_preset):
+    witch = _scene_names(_plan(TABLE[-2]["prompt"], tiny_preset))
+    assert "merchant" not in witch[1]  # 'drinks it': the potion, not the merchant it came from
+    kids = _scene_names(_plan(TABLE[-1]["prompt"], tiny_preset))
+    assert kids[2] == ["kids"]  # 'they laugh': the two kids, not the wave
+
+
 def _bad_entity_words(script):
     """Entity names whose head is an adverb or a verb form that is no noun ('Together', 'Carries', 'Meets')."""
     bad = []
