@@ -372,8 +372,11 @@ def parse_clause(text: str, memory: Memory, continues: bool = False) -> Parsed:
     i = _lead(tokens, _camera_lead(tokens, i, parsed))
     # 3. the subject; none means the last one ('then sits on the porch')
     subjects, i = _subjects(tokens, i, memory, parsed, continues)
-    if not subjects:
+    if not subjects and memory.subjects:
+        # 'then sits on the porch': the event is a video prompt of its own, so it names who sits.
         subjects = list(memory.subjects)
+        names = " and ".join(("" if m.proper else "the ") + " ".join(m.words) for m in subjects)
+        parsed.text = f"{names[:1].upper()}{names[1:]} {parsed.text[:1].lower()}{parsed.text[1:]}"
     parsed.mentions = [Mention(m.key, m.words, True, m.proper, m.count, m.detail) for m in subjects]
     # 4. the verb, then its objects and prepositional phrases
     while i < len(tokens) and (lx.is_adverb_only(tokens[i]) or tokens[i].lower() in lx.AUXILIARIES):

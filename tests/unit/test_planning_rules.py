@@ -135,3 +135,10 @@ def test_long_prompt_is_bounded(tiny_preset):
 def test_a_bare_camera_instruction_directs_the_previous_event(tiny_preset):
     script = _plan("Alice meets Bob in Paris; the camera orbits around them. A close-up of the flag waving.", tiny_preset)
     assert [(s.event, s.camera) for s in script.scenes] == [("Alice meets Bob in Paris", "orbit"), ("The flag waving", "zoom in")]
+
+
+def test_an_event_without_a_subject_names_the_last_one_in_its_text(tiny_preset):
+    """Each event is a video prompt of its own: 'sits on the porch' alone would show nobody sitting."""
+    script = _plan("A woman waters the garden, then sits on the porch, and finally falls asleep", tiny_preset)
+    assert [s.event for s in script.scenes] == ["A woman waters the garden", "The woman sits on the porch",
+                                                "The woman falls asleep"]
