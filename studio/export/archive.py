@@ -1,18 +1,19 @@
 """A project as one .zip (project.json and its media), and the careful way back in.
 
 An archive may come from anyone, so `import_archive` trusts nothing in it: every member name is
-checked (no absolute paths, drive letters, backslashes or `..`; no links, no special files), the
-number and the sizes of the members are bounded (sizes are counted while extracting, not taken from
-the header), project.json is validated by the project schema, and everything is written into a
+checked (no absolute paths, drive letters, backslashes or `..`; no links, no special files), only the
+files a project holds are unpacked (PROJECT_MEMBERS: an .html or .svg never lands where the studio
+serves media), the number, the sizes and the compression ratio of the members are bounded (sizes are
+counted while extracting, not taken from the header), project.json is validated by the project schema, and everything is written into a
 temporary folder under the projects root that is renamed into place only when all of it is good.
 An existing project is never replaced unless `overwrite=True`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -27,8 +28,31 @@ logger = logging.getLogger(__name__)
 
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 2 * 1024**3  # 2 GiB: a long refined scene at 720p is a few hundred MB
-MAX_TOTAL_BYTES = 16 * 1024**3
+MAX_TOTAL_BYTES = 8 * 1024**3
 MAX_PROJECT_JSON_BYTES = 16 * 1024**2
+# Deflate reaches ~1000:1 on constant data; real frames and project text stay far below this. Small
+# members are exempt (a short project.json of repeated keys compresses well and harms no one).
+MAX_COMPRESSION_RATIO = 100
+RATIO_EXEMPT_BYTES = 1024**2
+
+# What a project folder holds (paths.py), as full-match patterns: nothing else is unpacked. Extend it
+# here when a stage adds a kind of file (takes: scenes/<scene>/takes/<take>.npz|.mp4|.png).
+_ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+PROJECT_MEMBERS = tuple(re.compile(pattern) for pattern in (
+    r"project\.json",
+    rf"entities/{_ID}\.png",
+    rf"scenes/{_ID}/(image|anchor|refined_xt)\.png",
+    rf"scenes/{_ID}/chunk_\d{{3}}\.(npz|mp4)",
+    rf"scenes/{_ID}/(draft|refined)\.mp4",
+    rf"scenes/{_ID}/takes/({_ID}/)?{_ID}\.(npz|mp4|png)",
+    rf"export/{_ID}\.mp4",
+    r"final\.mp4",
+))
+
+
+def is_project_member(name: str) -> bool:
+    """Whether `name` (a relative posix path) is a file a project folder holds."""
+    return any(pattern.fullmatch(name) for pattern in PROJECT_MEMBERS)
 SKIPPED_NAMES = {"project.json.bak"}  # the backup of the exporting machine is not part of the project
 STORED_SUFFIXES = {".mp4", ".png", ".jpg", ".jpeg", ".webp", ".ts"}  # already compressed
 
@@ -43,7 +67,7 @@ def _archive_members(project_dir: Path, zip_path: Path) -> list[Path]:
             continue
         if any(part.startswith(".") for part in relative.parts) or path.name in SKIPPED_NAMES:
             continue  # temp files being written (".name.XXXX.tmp") and hidden files
-        if path.resolve() == zip_resolved:
+        if path.resolve() == zip_resolved or not is_project_member(relative.as_posix()):
             continue
         members.append(relative)
     return members
@@ -89,6 +113,9 @@ def check_member(info: zipfile.ZipInfo) -> str | None:
         raise StudioError(f"archive member {name!r} is not a regular file; this archive is refused")
     if info.file_size > MAX_MEMBER_BYTES:
         raise StudioError(f"archive member {name!r} is {info.file_size} bytes; the limit is {MAX_MEMBER_BYTES}")
+    if info.file_size > RATIO_EXEMPT_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        raise StudioError(f"archive member {name!r} expands {info.file_size // max(info.compress_size, 1)} times "
+                          f"(the limit is {MAX_COMPRESSION_RATIO}); it looks like a zip bomb, so this archive is refused")
     return PurePosixPath(*parts).as_posix()
 
 
@@ -104,6 +131,9 @@ def _checked_members(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, st
         if name in seen:
             raise StudioError(f"archive member {name!r} appears twice; this archive is refused")
         seen.add(name)
+        if not is_project_member(name):
+            logger.warning("archive member %r is not a file a project holds; it is not unpacked", name)
+            continue
         total += info.file_size
         if total > MAX_TOTAL_BYTES:
             raise StudioError(f"archive unpacks to more than {MAX_TOTAL_BYTES} bytes; the limit is {MAX_TOTAL_BYTES}")
@@ -137,13 +167,15 @@ def _read_project(archive: zipfile.ZipFile, members: list[tuple[zipfile.ZipInfo,
         raise StudioError(f"archive has no {PROJECT_FILE}; it is not a StreamStudio project archive")
     if info.file_size > MAX_PROJECT_JSON_BYTES:
         raise StudioError(f"{PROJECT_FILE} in the archive is {info.file_size} bytes; the limit is {MAX_PROJECT_JSON_BYTES}")
+    from studio.project.json_input import parse_project_json
+
     with archive.open(info) as handle:
         raw = handle.read(MAX_PROJECT_JSON_BYTES + 1)
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise StudioError(f"{PROJECT_FILE} in the archive is not valid JSON ({error})") from None
-    return project_from_dict(data)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise StudioError(f"{PROJECT_FILE} in the archive is not UTF-8 text ({error})") from None
+    return project_from_dict(parse_project_json(text, f"{PROJECT_FILE} in the archive"))
 
 
 def import_archive(zip_path: Path, projects_root: Path, project_id: str | None = None, *,
@@ -175,7 +207,11 @@ def import_archive(zip_path: Path, projects_root: Path, project_id: str | None =
             for info, name in members:
                 if name == "project.json" or name in SKIPPED_NAMES:
                     continue
-                _extract(archive, info, resolve_inside(staging, name))
+                try:
+                    _extract(archive, info, resolve_inside(staging, name))
+                except OSError as error:  # names that collide on this file system; the message keeps our paths private
+                    raise StudioError(f"archive member {name!r} cannot be unpacked ({error.strerror or type(error).__name__}); "
+                                      "this archive is refused") from None
             save_project(project, staging)  # validated, with the (possibly new) id
             _report_missing_media(project, staging)
             # 3. Swap it into place.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -24,7 +25,7 @@ import numpy as np
 
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
-from studio.media.video import check_frames, concat_mp4, load_frames, save_frames, write_mp4
+from studio.media.video import check_frames, chunk_shape, concat_mp4, load_frames, save_frames, write_mp4
 from studio.project.model import Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
 from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
 
@@ -63,7 +64,7 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
     _check_chunk_count(total, preset)
     paths = ProjectPaths(project_dir)
     start = _first_not_ready(scene, paths, total)
-    _check_chunk_files(scene, paths, start)  # a corrupt chunk stops us before anything is written
+    _check_chunk_files(scene, paths, start, preset)  # a corrupt chunk stops us before anything is written
     if num_chunks is not None and (scene.n_chunks != total or len(scene.chunks) > total):
         scene.n_chunks = total
         del scene.chunks[total:]  # a shorter scene: the records past the end go (their files are overwritten later)
@@ -101,7 +102,7 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
         if earlier.status != "ready":
             raise StudioError(f"chunk {earlier.index} of scene {scene.id!r} is {earlier.status}; "
                               f"continue generation from there before regenerating chunk {chunk_index}")
-    _check_chunk_files(scene, paths, chunk_index)
+    _check_chunk_files(scene, paths, chunk_index, preset)
     if prompt is not None and not prompt.strip():
         raise StudioError("the new prompt is empty; give some text or leave --prompt out")
     old = scene.chunks[chunk_index]
@@ -146,7 +147,17 @@ class _ChunkMaker:
         # 3. Files first (each atomic), then project.json: a crash never leaves a chunk that looks finished.
         frames_path = self.paths.chunk_frames(self.scene.id, index)
         unchanged = regenerate and _same_frames(frames_path, frames)
-        save_frames(frames, frames_path)
+        if index < len(self.scene.chunks):
+            before = [dataclasses.replace(chunk) for chunk in self.scene.chunks]
+            self._mark_replacing(index, seed, prompt, frames_path, stale_after=regenerate and not unchanged)
+            try:
+                save_frames(frames, frames_path)
+            except BaseException:  # the old frames are still in place: so is the old record
+                self.scene.chunks[:] = before
+                save_project(self.project, self.project_dir)
+                raise
+        else:
+            save_frames(frames, frames_path)
         preview_path = write_mp4(frames, self.paths.chunk_preview(self.scene.id, index), fps=s.fps)
         if index == 0 and not self.scene.scene_image:
             _save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
@@ -169,6 +180,17 @@ class _ChunkMaker:
         logger.info("scene %s chunk %d: %d frames in %.1f s", self.scene.id, index, len(frames), seconds)
         return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale)
 
+    def _mark_replacing(self, index: int, seed: int, prompt: str, frames_path: Path, *, stale_after: bool) -> None:
+        """Before an existing chunk's files are replaced: record its new seed and prompt as stale (and the
+        chunks made from its old frames), so a crash mid-replacement resumes with the new seed, never
+        leaving new frames under the old record, or a later chunk "ready" on frames that are gone."""
+        old = self.scene.chunks[index]
+        self.scene.chunks[index] = dataclasses.replace(old, seed=seed, prompt=prompt, status="stale",
+                                                       frames=self.paths.relative(frames_path))
+        for later in self.scene.chunks[index + 1:] if stale_after else []:
+            later.status = "stale"
+        save_project(self.project, self.project_dir)
+
     def _context(self, index: int) -> np.ndarray | None:
         """The CAM frames: the scene image repeated for chunk 0, else the last Fc frames so far."""
         if index == 0:
@@ -176,7 +198,7 @@ class _ChunkMaker:
             return None if image is None else np.repeat(image[None], self.context_count, axis=0)
         parts, have = [], 0
         for earlier in reversed(self.scene.chunks[:index]):
-            frames = load_frames(self.paths.absolute(earlier.frames))
+            frames = load_frames(self.paths.absolute(earlier.frames), chunk_shape(self.preset.streaming, earlier.index))
             parts.insert(0, frames)
             have += len(frames)
             if have >= self.context_count:
@@ -192,7 +214,7 @@ class _ChunkMaker:
         image = self._scene_image()
         if image is not None or index == 0:
             return image
-        return load_frames(self.paths.absolute(self.scene.chunks[0].frames))[0]
+        return load_frames(self.paths.absolute(self.scene.chunks[0].frames), chunk_shape(self.preset.streaming, 0))[0]
 
     def _scene_image(self) -> np.ndarray | None:
         if not self.scene.scene_image:
@@ -242,12 +264,12 @@ def _first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:
     return min(len(scene.chunks), total)
 
 
-def _check_chunk_files(scene: Scene, paths: ProjectPaths, count: int) -> None:
-    """Load chunks 0..count-1 once: a missing or corrupt file is an error naming it, before any work."""
+def _check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Preset) -> None:
+    """Load chunks 0..count-1 once: a missing, corrupt or wrong-sized file is an error naming it, before any work."""
     for chunk in scene.chunks[:count]:
         if not chunk.frames:
             raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
-        load_frames(paths.absolute(chunk.frames))
+        load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
 
 
 def _same_frames(path: Path, frames: np.ndarray) -> bool:

@@ -17,6 +17,9 @@ from studio.errors import StudioError, first_line
 from studio.project.paths import atomic_path
 
 MAX_EVAL_FRAMES = 10_000
+# Bounds on any chunk file, whatever the preset: a chunk holds 16-32 frames at most a few hundred pixels a side.
+MAX_CHUNK_FRAMES = 256
+MAX_CHUNK_SIDE = 2048
 
 
 def check_frames(frames: np.ndarray, what: str = "frames") -> np.ndarray:
@@ -95,10 +98,45 @@ def save_frames(frames: np.ndarray, path: Path) -> Path:
     return Path(path)
 
 
-def load_frames(path: Path) -> np.ndarray:
-    """Load a chunk's frames; a corrupt or missing file gets a clear error."""
+def chunk_shape(streaming, index: int) -> tuple[int, int, int]:
+    """(frames, height, width) of chunk `index`'s file under a preset's streaming section."""
+    count = streaming.frames_per_chunk if index == 0 else streaming.frames_per_chunk - streaming.context_frames
+    return count, streaming.height, streaming.width
+
+
+def _stored_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype of the `frames` array in an npz, from its header alone (nothing is decompressed)."""
+    with zipfile.ZipFile(path) as archive, archive.open("frames.npy") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(handle)
+    return shape, dtype
+
+
+def _check_stored_shape(path: Path, expected: tuple[int, int, int] | None) -> None:
+    """Refuse a chunk file whose header promises the wrong thing, before its frames are read into memory."""
+    shape, dtype = _stored_shape(path)
+    if dtype != np.uint8 or len(shape) != 4 or shape[-1] != 3:
+        raise StudioError(f"chunk file {path} holds {dtype} frames of shape {shape}, not uint8 (T, H, W, 3); regenerate that chunk")
+    frames, height, width = shape[:3]
+    if frames > MAX_CHUNK_FRAMES or max(height, width) > MAX_CHUNK_SIDE:
+        raise StudioError(f"chunk file {path} holds {frames} frames of {width}x{height}, more than any chunk "
+                          f"({MAX_CHUNK_FRAMES} frames, {MAX_CHUNK_SIDE} pixels a side); regenerate that chunk")
+    if expected is not None and tuple(shape[:3]) != tuple(expected):
+        raise StudioError(f"chunk file {path} holds {frames} frames of {width}x{height}; the preset makes "
+                          f"{expected[0]} frames of {expected[2]}x{expected[1]}: regenerate that chunk, or use the "
+                          "preset it was made with")
+
+
+def load_frames(path: Path, expected: tuple[int, int, int] | None = None) -> np.ndarray:
+    """Load a chunk's frames; a corrupt, missing or oversized file gets a clear error.
+
+    `expected` is the (frames, height, width) the preset makes (chunk_shape); without it only the
+    bounds every chunk obeys are checked.
+    """
     path = Path(path)
     try:
+        _check_stored_shape(path, expected)
         with np.load(path, allow_pickle=False) as data:
             frames = data["frames"]
     except FileNotFoundError:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError, ValidationError
+from studio.project.json_input import parse_project_json
 from studio.project.paths import (
     BACKUP_FILE,
     PROJECT_FILE,
@@ -48,6 +50,9 @@ MAX_SCENES = 24
 MAX_ENTITIES = 32
 MAX_CHUNKS_PER_SCENE = 64
 MAX_TEXT_CHARS = 1000
+# A chunk's recorded prompt is its chunk prompt (or the event) plus the background and the camera phrase.
+MAX_CHUNK_RECORD_PROMPT_CHARS = MAX_PROMPT_CHARS + MAX_TEXT_CHARS + 100
+MAX_SEED = 2**63 - 1  # seeds go to torch.Generator.manual_seed, which takes a signed 64-bit integer
 
 def slugify(text: str, fallback: str = "item", max_len: int = 40) -> str:
     """A readable id from free text: 'The Red Fox!' -> 'the-red-fox'."""
@@ -189,10 +194,26 @@ def _text(data: dict, key: str, where: str, default: str | None = None, limit: i
     return value
 
 
+def _seed(data: dict, key: str, where: str, default: int | None = 0) -> int:
+    value = _require(data, key, int, where) if default is None else _optional(data, key, int, where, default)
+    if not 0 <= value <= MAX_SEED:
+        raise ValidationError(f"{where}.{key} {value:.0f} must be a whole number from 0 to {MAX_SEED}")
+    return value
+
+
+def _seconds(data: dict, key: str, where: str) -> float:
+    value = float(_optional(data, key, (int, float), where, 0.0))
+    if not math.isfinite(value) or not 0 <= value <= 1e9:
+        raise ValidationError(f"{where}.{key} {value!r} must be a finite number of seconds from 0")
+    return value
+
+
 def _relative_path(data: dict, key: str, where: str) -> str | None:
     value = _optional(data, key, str, where, None)
     if value is None:
         return None
+    if "\x00" in value or len(value) > 255:
+        raise ValidationError(f"{where}.{key} {value[:80]!r} is not a usable file path (NUL or over 255 characters)")
     if value.startswith(("/", "\\")) or ".." in Path(value).parts or ":" in value:
         raise ValidationError(f"{where}.{key} {value!r} must be a path inside the project folder")
     return value
@@ -210,7 +231,7 @@ def entity_from_dict(data: Any, where: str = "entity") -> Entity:
         description=_text(data, "description", where, ""),
         ref_prompt=_text(data, "ref_prompt", where, ""),
         ref_image=_relative_path(data, "ref_image", where),
-        seed=_optional(data, "seed", int, where, 0),
+        seed=_seed(data, "seed", where),
         status=status,
         kind=_text(data, "kind", where, "character"),
     )
@@ -224,12 +245,12 @@ def chunk_from_dict(data: Any, where: str = "chunk") -> Chunk:
         raise ValidationError(f"{where}.status {status!r} must be one of {', '.join(CHUNK_STATUSES)}")
     return Chunk(
         index=data["index"],
-        seed=_require(data, "seed", int, where),
-        prompt=_text(data, "prompt", where, "", limit=MAX_PROMPT_CHARS),
+        seed=_seed(data, "seed", where, default=None),
+        prompt=_text(data, "prompt", where, "", limit=MAX_CHUNK_RECORD_PROMPT_CHARS),
         status=status,
         frames=_relative_path(data, "frames", where),
         preview=_relative_path(data, "preview", where),
-        seconds=float(_optional(data, "seconds", (int, float), where, 0.0)),
+        seconds=_seconds(data, "seconds", where),
     )
 
 
@@ -247,6 +268,12 @@ def scene_from_dict(data: Any, where: str = "scene") -> Scene:
     for i, prompt in enumerate(chunk_prompts):
         if not isinstance(prompt, str):
             raise ValidationError(f"{where}.chunk_prompts[{i}] must be str, got {prompt!r:.80}")
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise ValidationError(f"{where}.chunk_prompts[{i}] is {len(prompt)} characters long; the limit is {MAX_PROMPT_CHARS}")
+    if len(chunk_prompts) > MAX_CHUNKS_PER_SCENE:
+        raise ValidationError(f"{where} has {len(chunk_prompts)} chunk prompts; the limit is {MAX_CHUNKS_PER_SCENE}")
+    if len(_optional(data, "chunks", list, where, [])) > MAX_CHUNKS_PER_SCENE:
+        raise ValidationError(f"{where} has {len(data['chunks'])} chunk records; the limit is {MAX_CHUNKS_PER_SCENE}")
     chunks = [chunk_from_dict(c, f"{where}.chunks[{i}]") for i, c in enumerate(_optional(data, "chunks", list, where, []))]
     for i, chunk in enumerate(chunks):
         if chunk.index != i:
@@ -260,7 +287,7 @@ def scene_from_dict(data: Any, where: str = "scene") -> Scene:
         camera=camera,
         n_chunks=n_chunks,
         chunk_prompts=chunk_prompts,
-        seed=_optional(data, "seed", int, where, 0),
+        seed=_seed(data, "seed", where),
         scene_image=_relative_path(data, "scene_image", where),
         chunks=chunks,
         draft=_relative_path(data, "draft", where),
@@ -314,11 +341,26 @@ def project_from_dict(data: Any) -> Project:
         raise ValidationError(f"project.version {version} is newer than this StreamStudio understands ({SCHEMA_VERSION})")
     return Project(
         id=validate_id(data["id"], "project.id"),
-        preset=_text(data, "preset", where, "animatic"),
+        preset=_preset_name(data, where),
         script=script_from_dict(_require(data, "script", dict, where)),
         final=_relative_path(data, "final", where),
         version=SCHEMA_VERSION,
     )
+
+
+def _preset_name(data: dict, where: str) -> str:
+    """A project names its preset by name only: a path in a project file (an archive's own YAML) is refused."""
+    value = _optional(data, "preset", str, where, "animatic")
+    try:
+        return validate_id(value, f"{where}.preset")
+    except ValidationError:
+        raise ValidationError(f"{where}.preset {value[:80]!r} must be a preset name such as animatic or tiny, not a "
+                              "path (a preset file is used only when given with --preset)") from None
+
+
+def validated_copy(project: Project) -> Project:
+    """The project as load_project would read it back: the same rules on every path into project.json."""
+    return project_from_dict(json.loads(json.dumps(project_to_dict(project), allow_nan=True)))
 
 
 # ----------------------------------------------------------------------------- files
@@ -328,7 +370,8 @@ def save_project(project: Project, project_dir: Path) -> Path:
     """Write project.json atomically; the previous good copy is kept as project.json.bak."""
     project_dir = Path(project_dir)
     path = project_dir / PROJECT_FILE
-    text = json.dumps(project_to_dict(project), indent=2, ensure_ascii=False)
+    validated_copy(project)  # what cannot be read back is never written: the saved project stays openable
+    text = json.dumps(project_to_dict(project), indent=2, ensure_ascii=False, allow_nan=False)
     if path.exists():
         try:
             previous = path.read_bytes()
@@ -347,12 +390,21 @@ def load_project(project_dir: Path) -> Project:
     if not path.is_file():
         raise StudioError(f"no project at {project_dir}: {PROJECT_FILE} is missing (create one with `python -m studio plan`)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        backup = project_dir / BACKUP_FILE
-        hint = f"; the last good copy is {backup}" if backup.is_file() else ""
-        raise StudioError(f"{path} is corrupt ({error}){hint}") from None
-    return project_from_dict(data)
+        return project_from_dict(parse_project_json(path.read_text(encoding="utf-8"), str(path)))
+    except UnicodeDecodeError as error:
+        raise StudioError(f"{path} is corrupt ({error}){_backup_hint(project_dir)}") from None
+    except ValidationError as error:
+        raise ValidationError(f"{path} cannot be opened: {error}{_backup_hint(project_dir)}") from None
+
+
+def _backup_hint(project_dir: Path) -> str:
+    """Names project.json.bak only when it is itself a project that opens (a hint to a dead end helps no one)."""
+    backup = project_dir / BACKUP_FILE
+    try:
+        project_from_dict(parse_project_json(backup.read_text(encoding="utf-8"), str(backup)))
+    except (OSError, UnicodeDecodeError, ValidationError):
+        return ""
+    return f"; the last good copy is {backup} (rename it to {PROJECT_FILE} to go back to it)"
 
 
 def new_project(project_id: str, preset: str, script: Script) -> Project:

@@ -27,7 +27,7 @@ from studio.errors import ValidationError
 PROJECT_FILE = "project.json"
 BACKUP_FILE = "project.json.bak"
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # used with fullmatch: `$` would let "id\n" through
 
 
 def validate_id(value: Any, what: str = "id") -> str:
@@ -35,7 +35,7 @@ def validate_id(value: Any, what: str = "id") -> str:
 
     Ids become folder and file names, so no separators, no dots, no `..`, at most 64 characters.
     """
-    if not isinstance(value, str) or not _ID_PATTERN.match(value):
+    if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value):
         raise ValidationError(
             f"{what} {value!r} is not valid: use 1-64 letters, digits, '-' or '_' "
             "(no spaces, dots or slashes)"

@@ -86,11 +86,11 @@ def test_too_many_and_too_large_members_are_refused(tmp_path, monkeypatch):
 
 
 def test_a_member_larger_than_its_header_is_refused(tmp_path):
-    zip_path = hostile_zip(tmp_path / "liar.zip", {"scenes/a/data.bin": bytes(4000)})
+    zip_path = hostile_zip(tmp_path / "liar.zip", {"scenes/a/chunk_000.npz": bytes(4000)})
     # Shrink the declared size in both headers: the bytes read must still be counted.
     raw = bytearray(zip_path.read_bytes())
     with zipfile.ZipFile(zip_path) as archive:
-        info = archive.getinfo("scenes/a/data.bin")
+        info = archive.getinfo("scenes/a/chunk_000.npz")
     for offset in (info.header_offset + 22, raw.rfind(b"PK\x01\x02", 0, len(raw)) + 24):
         assert int.from_bytes(raw[offset : offset + 4], "little") == 4000
         raw[offset : offset + 4] = (100).to_bytes(4, "little")
@@ -132,3 +132,44 @@ def test_existing_project_is_kept_unless_overwrite(tmp_path):
     assert not marker.exists()
     assert load_project(project_dir).id == "fox"
     assert sorted(p.name for p in root.iterdir()) == ["fox"]  # no staging folders left behind
+
+
+def test_only_the_files_a_project_holds_are_unpacked(tmp_path):
+    """An .html or .svg in an archive would be served from the studio's own origin: it never lands on disk."""
+    zip_path = hostile_zip(tmp_path / "xss.zip", {"evil.html": b"<script>alert(1)</script>",
+                                                  "scenes/a/image.svg": b"<svg onload=alert(1)/>",
+                                                  "scenes/a/takes/t1.mp4": b"take", "final.mp4": b"video"})
+    project_dir = import_archive(zip_path, tmp_path / "projects")
+    files = sorted(p.relative_to(project_dir).as_posix() for p in project_dir.rglob("*") if p.is_file())
+    assert files == ["final.mp4", "project.json", "scenes/a/takes/t1.mp4"]
+
+
+def test_a_zip_bomb_member_is_refused_by_its_ratio(tmp_path):
+    zip_path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.json", project_json())
+        archive.writestr("scenes/a/chunk_000.npz", bytes(4 * 1024**2))  # 4 MiB of zeros deflate ~1000:1
+    with pytest.raises(StudioError, match="zip bomb"):
+        import_archive(zip_path, tmp_path / "projects")
+    assert not (tmp_path / "projects").exists() or not list((tmp_path / "projects").iterdir())
+
+
+def test_a_project_json_that_cannot_be_saved_is_refused_in_one_line(tmp_path):
+    """Too many chunk records, a chunk prompt over the limit, a preset path, deep nesting, huge integers."""
+    good = json.loads(project_json())
+    scene = {"id": "a", "event": "e", "chunks": [{"index": i, "seed": 1} for i in range(1000)]}
+    cases = {
+        "chunk records": {**good, "script": {"prompt": "p", "scenes": [scene]}},
+        "limit is 2000": {**good, "script": {"prompt": "p", "scenes": [{"id": "a", "event": "e", "chunk_prompts": ["x" * 2001]}]}},
+        "preset name": {**good, "preset": "/tmp/evil.yaml"},
+    }
+    texts = {match: json.dumps(data) for match, data in cases.items()}
+    texts["nests"] = json.dumps({**good, "final": "x"}).replace('"x"', "[" * 5000 + "]" * 5000)
+    texts["4300 digits"] = json.dumps(good).replace('"version": 1', '"version": ' + "9" * 5000)
+    for match, text in texts.items():
+        zip_path = tmp_path / "bad.zip"
+        with zipfile.ZipFile(zip_path, "w") as archive:
+            archive.writestr("project.json", text)
+        with pytest.raises(StudioError, match=match) as caught:
+            import_archive(zip_path, tmp_path / "projects")
+        assert "\n" not in str(caught.value) and str(tmp_path) not in str(caught.value)
