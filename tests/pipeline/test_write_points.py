@@ -1,0 +1,156 @@
+"""The write order, proved deterministically: the process "dies" at every write point in turn.
+
+Every file of a project is written through a temporary file (tempfile.mkstemp) that is renamed into
+place (os.replace). For each N, the Nth of those calls during one chunk, one regeneration or one
+export raises, and so does every call after it (a dead process writes nothing more). After each
+death the project must open, every chunk it calls ready must hold exactly the frames its recorded
+seeds make, and resuming must finish with the video an uninterrupted run makes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from studio.export.stage import export_project
+from studio.generate.stage import generate_scene, regenerate_chunk
+from studio.media.video import chunk_shape, load_frames, read_video
+from studio.project.model import Scene, Script, load_project, new_project, save_project
+
+NEW_SEED = 4242
+
+
+class Killed(BaseException):
+    """The simulated death: a BaseException, so no `except Exception` handler can tidy up after it."""
+
+
+class WritePoints:
+    """Counts mkstemp and os.replace calls; from call number `kill_at` on, each one raises Killed."""
+
+    def __init__(self, monkeypatch, kill_at: int | None = None):
+        self.count, self.kill_at = 0, kill_at
+        for module, name in ((tempfile, "mkstemp"), (os, "replace")):
+            monkeypatch.setattr(module, name, self._wrap(getattr(module, name)))
+
+    def _wrap(self, real):
+        def point(*args, **kwargs):
+            self.count += 1
+            if self.kill_at is not None and self.count >= self.kill_at:
+                raise Killed(f"killed at write point {self.count}")
+            return real(*args, **kwargs)
+        return point
+
+
+@pytest.fixture(scope="module")
+def preset(tiny_preset):
+    # The tiny models at 16x16 and 2 steps: seeds matter (as in a real run), and a chunk takes a blink.
+    streaming = dataclasses.replace(tiny_preset.streaming, width=16, height=16, steps=2, max_chunks=4)
+    return dataclasses.replace(tiny_preset, streaming=streaming)
+
+
+def make_project(path):
+    scene = Scene(id="s1", title="fox", event="a fox runs", background="a forest", n_chunks=2, seed=7)
+    save_project(new_project("p", "tiny", Script(prompt="a fox", scenes=[scene])), path)
+    return path
+
+
+def digest(path) -> str:
+    return hashlib.sha256(load_frames(path).tobytes()).hexdigest()
+
+
+def chunk_digests(path) -> dict[tuple[int, ...], str]:
+    """Each chunk's frames, keyed by the seeds of the chunks up to it (what its frames depend on)."""
+    chunks = load_project(path).script.scene("s1").chunks
+    return {tuple(c.seed for c in chunks[: i + 1]): digest(path / c.frames) for i, c in enumerate(chunks)}
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory, preset):
+    """Uninterrupted runs: the scene as planned, and with chunk 0 regenerated with NEW_SEED."""
+    root = tmp_path_factory.mktemp("write_points")
+    one = make_project(root / "one")
+    list(generate_scene(one, preset, "s1", num_chunks=1))
+    two = root / "two"
+    shutil.copytree(one, two)
+    list(generate_scene(two, preset, "s1", num_chunks=2))
+    regenerated = root / "regenerated"
+    shutil.copytree(two, regenerated)
+    regenerate_chunk(regenerated, preset, "s1", 0, seed=NEW_SEED)
+    list(generate_scene(regenerated, preset, "s1"))
+    digests = {**chunk_digests(two), **chunk_digests(regenerated)}
+    assert len(digests) == 4  # the new seed changes both chunks: a mix-up cannot go unseen
+    return {"one": one, "two": two, "digests": digests}
+
+
+def check_project(path, preset, digests) -> None:
+    """It opens, and every ready chunk holds exactly the frames its recorded seeds make."""
+    scene = load_project(path).script.scene("s1")
+    for i, chunk in enumerate(scene.chunks):
+        if chunk.status == "ready":
+            key = tuple(c.seed for c in scene.chunks[: i + 1])
+            assert key in digests, f"chunk {i} is ready under seeds {key}, which no run makes"
+            frames = load_frames(path / chunk.frames, chunk_shape(preset.streaming, i))
+            assert hashlib.sha256(frames.tobytes()).hexdigest() == digests[key], f"chunk {i} holds other frames"
+
+
+def count_points(monkeypatch, action) -> int:
+    points = WritePoints(monkeypatch)
+    action()
+    monkeypatch.undo()
+    return points.count
+
+
+def die_at_each_point(tmp_path, monkeypatch, source, action, check) -> int:
+    """Copy `source`, run `action` dying at write point N, `check` the copy; for every N. Returns the count."""
+    probe = tmp_path / "probe"
+    shutil.copytree(source, probe)
+    total = count_points(monkeypatch, lambda: action(probe))
+    assert total >= 6  # the files and project.json, each a temp file and a rename
+    for kill_at in range(1, total + 1):
+        path = tmp_path / f"killed-{kill_at}"
+        shutil.copytree(source, path)
+        WritePoints(monkeypatch, kill_at)
+        with pytest.raises(Killed):
+            action(path)
+        monkeypatch.undo()
+        check(path)
+    return total
+
+
+def test_death_at_every_write_of_a_chunk(tmp_path, monkeypatch, preset, references):
+    def check(path):
+        check_project(path, preset, references["digests"])
+        list(generate_scene(path, preset, "s1", num_chunks=2))  # resume
+        assert chunk_digests(path) == chunk_digests(references["two"])
+
+    die_at_each_point(tmp_path, monkeypatch, references["one"], lambda p: list(generate_scene(p, preset, "s1", num_chunks=2)),
+                      check)
+
+
+def test_death_at_every_write_of_a_regeneration(tmp_path, monkeypatch, preset, references):
+    def check(path):
+        check_project(path, preset, references["digests"])
+        list(generate_scene(path, preset, "s1"))  # resume: remakes whatever is stale with its recorded seed
+        check_project(path, preset, references["digests"])
+        assert all(c.status == "ready" for c in load_project(path).script.scene("s1").chunks)
+
+    die_at_each_point(tmp_path, monkeypatch, references["two"],
+                      lambda p: regenerate_chunk(p, preset, "s1", 0, seed=NEW_SEED), check)
+
+
+def test_death_at_every_write_of_an_export(tmp_path, monkeypatch, preset, references):
+    def check(path):
+        project = load_project(path)
+        if project.final is not None:  # project.json names the final video only once it is whole
+            assert len(read_video(path / project.final)[0]) == 16 + 8
+        result = export_project(path, preset)  # the rerun finishes and leaves no temporary files behind
+        assert result.num_frames == 16 + 8
+        leftovers = [p.name for p in path.rglob(".*") if p.is_file()]
+        assert leftovers == []
+
+    die_at_each_point(tmp_path, monkeypatch, references["two"], lambda p: export_project(p, preset), check)
