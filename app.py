@@ -58,8 +58,13 @@ def main(argv: list[str] | None = None) -> None:
         name, reason = os.environ["STUDIO_PRESET"], "from STUDIO_PRESET"
     else:
         name, reason = default_preset()
-    preset = load_preset(name)
-    demo = queue(build_app(preset, projects_root=args.projects, preset_reason=reason))
+    from studio.errors import StudioError
+
+    try:  # a bad preset or $STUDIO_QUEUE_SIZE is one line, not a traceback
+        preset = load_preset(name)
+        demo = queue(build_app(preset, projects_root=args.projects, preset_reason=reason))
+    except StudioError as error:
+        raise SystemExit(f"error: {error}") from None
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_options(demo))
 
 

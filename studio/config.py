@@ -233,10 +233,19 @@ def available_presets() -> list[str]:
 
 
 def preset_reference(preset: Preset) -> str:
-    """How a project records its preset: the name of a bundled preset, else the file's path."""
-    if preset.source and Path(preset.source).resolve().parent != PRESETS_DIR:
-        return str(Path(preset.source).resolve())
-    return preset.name
+    """How a project records its preset: by name only (a path in project.json could name any file, so a
+    project made from a preset file is run with that file again through --preset)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", preset.name).strip("-_")[:64] or "animatic"
+
+
+def load_named_preset(name: str) -> Preset:
+    """The bundled preset a project names; never a path (a project file may come from anyone)."""
+    if name not in available_presets():
+        raise StudioError(f"the project names preset {name!r}, which is not one of {', '.join(available_presets())}; "
+                          "give the preset file with --preset")
+    return load_preset(name)
 
 
 def load_preset(name_or_path: str | Path) -> Preset:

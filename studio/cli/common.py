@@ -18,12 +18,12 @@ def add_preset_option(parser: argparse.ArgumentParser) -> None:
 
 def resolve_preset(name: str | None, project_dir: Path | None = None):
     """The preset named on the command line, else the project's own, else the offline animatic."""
-    from studio.config import load_preset
+    from studio.config import load_named_preset, load_preset
 
     if name is None and project_dir is not None and (Path(project_dir) / "project.json").is_file():
         from studio.project.model import load_project
 
-        name = load_project(project_dir).preset
+        return load_named_preset(load_project(project_dir).preset)  # a path is honoured from the command line only
     return load_preset(name or "animatic")
 
 
@@ -63,3 +63,16 @@ def tqdm_progress(desc: str) -> Callable[[float, str], None]:
         if fraction >= 1.0:
             bar.close()
     return update
+
+
+def seed_argument(text: str) -> int:
+    """argparse type of --seed: a whole number that fits the generators (0 to 2**63 - 1), else a one-line error."""
+    from studio.project.model import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{text[:40]} must be from 0 to {MAX_SEED}")
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.cli.common import add_preset_option, resolve_preset, stop_on_ctrl_c
+from studio.cli.common import add_preset_option, resolve_preset, seed_argument, stop_on_ctrl_c
 
 
 def register(commands) -> None:
@@ -20,7 +20,7 @@ def register(commands) -> None:
     parser.add_argument("project", type=Path, help="project folder")
     parser.add_argument("--scene", required=True, help="scene id")
     parser.add_argument("--chunk", required=True, type=int, help="chunk index (0 is the first)")
-    parser.add_argument("--seed", type=int, default=None, help="new seed (default: the recorded one)")
+    parser.add_argument("--seed", type=seed_argument, default=None, help="new seed (default: the recorded one)")
     parser.add_argument("--prompt", default=None, help="new prompt for this chunk")
     add_preset_option(parser)
     parser.set_defaults(handler=run_regenerate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.cli.common import add_preset_option, resolve_preset, tqdm_progress
+from studio.cli.common import add_preset_option, resolve_preset, seed_argument, tqdm_progress
 
 
 def register(commands) -> None:
@@ -13,7 +13,7 @@ def register(commands) -> None:
     parser = commands.add_parser("references", aliases=["refs"], help="Stage 2: make entity reference images and scene images")
     parser.add_argument("project", type=Path, help="project folder")
     parser.add_argument("--entity", default=None, help="regenerate only this entity's reference")
-    parser.add_argument("--seed", type=int, default=None, help="seed for the regenerated reference")
+    parser.add_argument("--seed", type=seed_argument, default=None, help="seed for the regenerated reference")
     parser.add_argument("--approve", action="store_true",
                         help="approve the references as they are made (scene images use approved references only)")
     add_preset_option(parser)

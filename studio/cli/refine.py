@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.cli.common import add_preset_option, resolve_preset, stop_on_ctrl_c, tqdm_progress
+from studio.cli.common import add_preset_option, resolve_preset, seed_argument, stop_on_ctrl_c, tqdm_progress
 from studio.config import REFINE_MODES
 
 
@@ -14,7 +14,7 @@ def register(commands) -> None:
     parser.add_argument("project", type=Path, help="project folder")
     parser.add_argument("--scene", default=None, help="only this scene")
     parser.add_argument("--mode", choices=REFINE_MODES, default=None, help="default: the preset's")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the noise and the cuts")
+    parser.add_argument("--seed", type=seed_argument, default=None, help="seed of the noise and the cuts")
     parser.add_argument("--strength", type=float, default=None, help="SDEdit strength in (0, 1] (default: the preset's)")
     add_preset_option(parser)
     parser.set_defaults(handler=run_refine)

@@ -26,7 +26,8 @@ import numpy as np
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
 from studio.media.video import check_frames, chunk_shape, concat_mp4, load_frames, save_frames, write_mp4
-from studio.project.model import Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
+from studio.project.model import (MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project,
+                                  scene_ids_to_make)
 from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
     _check_chunk_files(scene, paths, chunk_index, preset)
     if prompt is not None and not prompt.strip():
         raise StudioError("the new prompt is empty; give some text or leave --prompt out")
+    if prompt is not None and len(prompt.strip()) > MAX_PROMPT_CHARS:  # checked before any work, as saving would
+        raise StudioError(f"the new prompt is {len(prompt.strip())} characters long; the limit is {MAX_PROMPT_CHARS}")
     old = scene.chunks[chunk_index]
     seed = old.seed if seed is None else int(seed)
     prompt = (old.prompt or scene.prompt_for_chunk(chunk_index)) if prompt is None else prompt.strip()

@@ -298,10 +298,10 @@ def _exists(paths: ProjectPaths, relative: str | None) -> bool:
 
 def _upload_limit(project: Project, preset: Preset | None) -> int:
     if preset is None:
-        from studio.config import load_preset
+        from studio.config import load_named_preset
 
         try:
-            preset = load_preset(project.preset)
+            preset = load_named_preset(project.preset)  # never a YAML path: the project may come from an archive
         except StudioError:
             return ReferencesConfig().max_upload_pixels
     return preset.references.max_upload_pixels

@@ -122,8 +122,11 @@ def _wire_project_bar(ui, handlers: Handlers) -> None:
 def launch_options(demo: gr.Blocks) -> dict:
     """The launch() arguments that belong to the studio: theme, css, which files may be served, upload size."""
     workspace = demo.studio.workspace
+    from studio.ui.media_headers import middleware
+
     return dict(theme=studio_theme(), css=load_css(), allowed_paths=[str(workspace.root), str(ASSETS_DIR)],
-                max_file_size=MAX_UPLOAD_SIZE, footer_links=["api", "gradio"])
+                max_file_size=MAX_UPLOAD_SIZE, footer_links=["api", "gradio"],
+                app_kwargs={"middleware": middleware()})  # project media: safe type or a download, and nosniff
 
 
 def queue_size() -> int:

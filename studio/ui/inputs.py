@@ -3,6 +3,8 @@
 import functools
 import inspect
 import logging
+import math
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,8 +17,18 @@ logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
+# An absolute path in a message: the page shows its file name only (the server's folders, the session
+# digest in them, are nobody's business in a browser).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])(?:/|[A-Za-z]:\\)(?:[^\s'\",;()/\\]+[/\\])+([^\s'\",;()/\\]+)")
+
+
+def hide_paths(text: str) -> str:
+    """`text` with every absolute path cut to its file name."""
+    return _ABSOLUTE_PATH.sub(r"\1", text)
+
+
 def one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
+    text = hide_paths(" ".join(str(error).split()))
     return text[:400] or type(error).__name__
 
 
@@ -58,8 +70,10 @@ def parse_count(value: Any, what: str, low: int, high: int) -> int | None:
         return None
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{what} must be a whole number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError(f"{what} must be a whole number, got {str(value)[:40]!r}") from None
+    if not math.isfinite(number):  # NaN and infinity are floats too, and int() of them fails without a word
+        raise ValidationError(f"{what} must be a whole number from {low} to {high}, got {str(value)[:40]!r}")
     if number != int(number) or not low <= number <= high:
         raise ValidationError(f"{what} must be a whole number from {low} to {high}, got {value!r}")
     return int(number)

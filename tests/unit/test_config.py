@@ -53,6 +53,18 @@ def test_preset_by_path_and_missing_preset(tmp_path):
     path.write_text("name: custom\nstreaming:\n  steps: 4\n")
     preset = load_preset(str(path))
     assert preset.streaming.steps == 4 and preset.streaming.guidance == 7.5
-    assert preset_reference(preset) == str(path.resolve())
+    assert preset_reference(preset) == "custom"  # a project names presets by name only, never by path
     with pytest.raises(StudioError, match="not found: use one of"):
         load_preset("nope")
+
+
+def test_a_project_preset_is_a_bundled_name_never_a_path(tmp_path):
+    """An archive cannot ship its own preset (and so raise its own limits): a path is honoured from --preset only."""
+    from studio.config import load_named_preset
+
+    path = tmp_path / "evil.yaml"
+    path.write_text("name: evil\nreferences:\n  max_upload_pixels: 999999999\n")
+    assert load_named_preset("tiny").name == "tiny"
+    for name in (str(path), "../presets/tiny", "evil"):
+        with pytest.raises(StudioError, match="give the preset file with --preset"):
+            load_named_preset(name)

@@ -129,3 +129,59 @@ def test_chunk_prompt_and_seed_defaults():
     assert scene.prompt_for_chunk(1) == "the fox jumps, tracking shot following the subject"
     assert scene.prompt_for_chunk(5).startswith("the fox runs")
     assert scene.chunk_seed(3) == scene.chunk_seed(3) != scene.chunk_seed(4)
+
+
+# ----------------------------------------------------------------------------- hostile values (round 2)
+
+
+def _saved(tmp_path):
+    from studio.project.model import Scene, Script, load_project, new_project, save_project
+
+    scene = Scene(id="s1", title="t", event="e", n_chunks=2)
+    save_project(new_project("p", "tiny", Script(prompt="p", scenes=[scene])), tmp_path)
+    return load_project(tmp_path)
+
+
+@pytest.mark.parametrize("spoil, match", [
+    (lambda s: s.chunk_prompts.append("x" * 2001), "chunk_prompts\\[0\\] is 2001 characters"),
+    (lambda s: setattr(s, "seed", 2**70), "seed .* must be a whole number from 0"),
+    (lambda s: setattr(s, "scene_image", "a\x00b.png"), "not a usable file path"),
+    (lambda s: s.chunks.extend(Chunk(index=i, seed=1, prompt="p") for i in range(65)), "65 chunk records"),
+    (lambda s: s.chunks.append(Chunk(index=0, seed=1, prompt="p", seconds=float("nan"))), "finite number"),
+])
+def test_a_value_loading_refuses_is_never_saved(tmp_path, spoil, match):
+    """Saving uses the loading rules: the bad value is refused and the saved project still opens unchanged."""
+    from studio.project.model import load_project, save_project
+
+    project = _saved(tmp_path)
+    before = (tmp_path / "project.json").read_bytes()
+    spoil(project.script.scenes[0])
+    with pytest.raises(ValidationError, match=match):
+        save_project(project, tmp_path)
+    assert (tmp_path / "project.json").read_bytes() == before
+    load_project(tmp_path)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("[" * 100000 + "]" * 100000, "nests"),
+    ('{"id": "p", "version": ' + "9" * 5000 + "}", "not valid JSON"),
+    ('{"id": "p", "script": {"prompt": "p", "scenes": [{"id": "a", "event": "e", "chunks": '
+     '[{"index": 0, "seed": 1, "seconds": NaN}]}]}}', "NaN"),
+    ('{"id": "p", "preset": "/tmp/evil.yaml", "script": {"prompt": "p"}}', "preset name"),
+    ('{"id": "p\\n", "script": {"prompt": "p"}}', "project.id"),
+])
+def test_a_hostile_project_json_is_one_line_that_names_a_good_backup(tmp_path, text, match):
+    from studio.project.model import load_project
+
+    _saved(tmp_path)
+    save_project_again = (tmp_path / "project.json").read_text()
+    (tmp_path / "project.json.bak").write_text(save_project_again)
+    (tmp_path / "project.json").write_text(text)
+    with pytest.raises(ValidationError, match=match) as caught:
+        load_project(tmp_path)
+    message = str(caught.value)
+    assert "\n" not in message and "project.json.bak" in message
+    (tmp_path / "project.json.bak").write_text("{broken")  # a dead-end hint is no hint
+    with pytest.raises(ValidationError) as caught:
+        load_project(tmp_path)
+    assert "project.json.bak" not in str(caught.value)
