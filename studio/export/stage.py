@@ -180,6 +180,19 @@ def count_frames(path: Path) -> int:
     return int(frames)
 
 
+def _sweep_export_temp_files(export_dir: Path, output: Path) -> None:
+    """Remove what a killed export left: its scene files' temp files, and the final video's beside it.
+
+    Only names this stage writes are touched: other stages may be writing in the project folder now.
+    """
+    from studio.project.paths import remove_temp_files
+
+    remove_temp_files(export_dir)  # only export writes there
+    for leftover in output.parent.glob(f".{output.name}.*"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink(missing_ok=True)
+
+
 def export_project(project_dir: Path, preset, *, output: Path | None = None, archive: Path | None = None,
                    timeline: Path | None = None) -> ExportResult:
     """Assemble the project's scenes into one mp4 (default PROJECT/final.mp4); optionally zip the project."""
@@ -201,6 +214,7 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
         from studio.export.timeline import check_timeline_path
 
         check_timeline_path(timeline)
+    _sweep_export_temp_files(project_dir / EXPORT_DIR, output)
     # 1. Sources, in script order.
     sources = [s for s in (scene_source(project_dir, scene) for scene in project.script.scenes) if s is not None]
     if not sources:

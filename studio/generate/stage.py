@@ -234,7 +234,8 @@ class _ChunkMaker:
         except FileNotFoundError:
             raise StudioError(f"scene image {path} is missing; remake it in References or clear the scene image") from None
         except (UnidentifiedImageError, OSError) as error:
-            raise StudioError(f"scene image {path} is not a readable image ({type(error).__name__}); remake it") from None
+            raise StudioError(f"scene image {path} is not a readable image ({type(error).__name__}); press Make references "
+                              "in References (or run `python -m studio references PROJECT`) to make it again") from None
 
 
 def make_chunk_frames(preset: Preset, project: Project, scene: Scene, index: int, context: np.ndarray | None,

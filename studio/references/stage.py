@@ -293,7 +293,17 @@ def _check_seed(seed: Any) -> int:
 
 
 def _exists(paths: ProjectPaths, relative: str | None) -> bool:
-    return relative is not None and paths.absolute(relative).is_file()
+    """Whether the image is there and readable: a corrupt one counts as missing, so it is made again."""
+    if relative is None or not paths.absolute(relative).is_file():
+        return False
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(paths.absolute(relative)) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _upload_limit(project: Project, preset: Preset | None) -> int:
