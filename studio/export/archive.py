@@ -22,13 +22,14 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from studio.errors import StudioError
+from studio.media.images import MAX_UPLOAD_BYTES
 from studio.project.paths import atomic_path
 
 logger = logging.getLogger(__name__)
 
 MAX_MEMBERS = 10_000
 MAX_MEMBER_BYTES = 2 * 1024**3  # 2 GiB: a long refined scene at 720p is a few hundred MB
-MAX_TOTAL_BYTES = 8 * 1024**3
+MAX_TOTAL_BYTES = MAX_UPLOAD_BYTES  # what export writes, import (and the browser upload) takes back
 MAX_PROJECT_JSON_BYTES = 16 * 1024**2
 # Deflate reaches ~1000:1 on constant data; real frames and project text stay far below this. Small
 # members are exempt (a short project.json of repeated keys compresses well and harms no one).
@@ -82,9 +83,14 @@ def export_archive(project_dir: Path, zip_path: Path) -> Path:
     load_project(project_dir)  # refuses a missing or corrupt project before anything is written
     if zip_path.suffix.lower() != ".zip":
         raise StudioError(f"archive {zip_path} must end in .zip")
+    members = _archive_members(project_dir, zip_path)
+    total = sum((project_dir / relative).stat().st_size for relative in members)
+    if total > MAX_TOTAL_BYTES:
+        raise StudioError(f"the project holds {total // 2**20} MB of files; an archive can hold "
+                          f"{MAX_TOTAL_BYTES // 2**20} MB (the import limit): delete refined videos or takes first")
     with atomic_path(zip_path, suffix=".zip.tmp") as tmp, zipfile.ZipFile(tmp, "w") as archive:
         archive.write(project_dir / PROJECT_FILE, PROJECT_FILE, compress_type=zipfile.ZIP_DEFLATED)
-        for relative in _archive_members(project_dir, zip_path):
+        for relative in members:
             if relative.as_posix() == PROJECT_FILE:
                 continue
             compression = zipfile.ZIP_STORED if relative.suffix.lower() in STORED_SUFFIXES else zipfile.ZIP_DEFLATED

@@ -27,7 +27,10 @@ logger = logging.getLogger(__name__)
 ImageSource = Union[str, os.PathLike, bytes, bytearray, "Image.Image"]  # noqa: F821
 
 MIN_SIDE = 8  # smaller than this is no picture worth conditioning on
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a compressed file this large is never a sensible reference
+# The one upload limit (browser, API, archives): the largest project archive export writes must come back
+# in. Images stay bounded by their pixel count (max_upload_pixels), which is read before any decoding.
+MAX_UPLOAD_BYTES = 4 * 1024**3
+MAX_IMAGE_BYTES = 64 * 1024**2  # within that, a compressed image this large is never a sensible reference
 WHITE = (255, 255, 255)
 
 
@@ -59,16 +62,16 @@ def _read_bytes(source: Any, name: str) -> tuple[bytes, str]:
         path = Path(source)
         if not path.is_file():
             raise StudioError(f"{name} {str(path)!r} does not exist or is not a file")
-        if path.stat().st_size > MAX_UPLOAD_BYTES:
-            raise StudioError(f"{name} {path.name!r} is {path.stat().st_size // 2**20} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            raise StudioError(f"{name} {path.name!r} is {path.stat().st_size // 2**20} MB; the limit is {MAX_IMAGE_BYTES // 2**20} MB")
         data = path.read_bytes()
         label = f"{name} {path.name!r}"
     else:
         raise StudioError(f"{name} must be a file path, bytes or a PIL image, got {type(source).__name__}")
     if not data:
         raise StudioError(f"{label} is empty (0 bytes); choose a PNG, JPEG or WebP file")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise StudioError(f"{label} is {len(data) // 2**20} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise StudioError(f"{label} is {len(data) // 2**20} MB; the limit is {MAX_IMAGE_BYTES // 2**20} MB")
     return data, label
 
 

@@ -9,6 +9,7 @@ import gradio as gr
 
 from studio.config import Preset
 from studio.errors import StudioError
+from studio.media.images import MAX_UPLOAD_BYTES
 from studio.ui import export_tab, generate_tab, plan_tab, references_tab, refine_tab
 from studio.ui.handlers import Handlers
 from studio.ui.state import SessionState, Workspace
@@ -17,7 +18,7 @@ from studio.ui.theme import ASSETS_DIR, load_css, load_examples, studio_theme
 logger = logging.getLogger(__name__)
 
 GPU_CONCURRENCY_ID = "gpu"  # one lock for every event that runs a model
-MAX_UPLOAD_SIZE = "20mb"
+MAX_UPLOAD_SIZE = MAX_UPLOAD_BYTES  # gradio takes bytes too: the one limit of studio.media.images
 DEFAULT_QUEUE_SIZE = 64  # waiting jobs; more are refused at once instead of waiting for hours
 
 

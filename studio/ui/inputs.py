@@ -11,10 +11,10 @@ from typing import Any, Callable
 import gradio as gr
 
 from studio.errors import StudioError, ValidationError
+from studio.media.images import MAX_UPLOAD_BYTES
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 # An absolute path in a message: the page shows its file name only (the server's folders, the session

@@ -27,7 +27,9 @@ def test_report_has_every_field_the_issue_asks_for(small):
     assert [len(v) for v in report["chunk_seconds_by_chunks"].values()] == [1, 2]
     assert 0 < report["model_time_fraction"] <= 1
     assert report["flops_per_chunk"] > 0 and report["parameters"]["cam"] > 0
-    assert report["baseline"]["speedup"] > 0
+    baseline = report["baseline"]
+    assert baseline["speedup"] == pytest.approx(baseline["seconds_per_chunk"] / baseline["optimised_seconds_per_chunk"],
+                                                rel=0.05)
     assert "baseline (fp32, eager, unbatched guidance)" in format_bench(report)
 
 

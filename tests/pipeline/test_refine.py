@@ -161,7 +161,12 @@ def test_refine_scene_writes_video_slice_and_project(tmp_path, small_preset):
     assert frames.shape == (24, 32, 32, 3) and fps == small_preset.streaming.fps
     assert (result.num_frames, result.width, result.height, result.mode) == (24, 32, 32, "randomized")
     assert result.path == paths.refined("s1") and result.xt_slice_path.is_file()
-    assert result.seam_score_draft >= 0 and result.seam_score_refined >= 0 and result.seconds > 0
+    from studio.media.video import load_scene_frames
+    from studio.metrics.seams import seam_score
+
+    draft = load_scene_frames(tmp_path, load_project(tmp_path).script.scene("s1"))
+    assert result.seam_score_draft == pytest.approx(seam_score(draft))  # the score of the draft, not any number
+    assert np.isfinite(result.seam_score_refined)
     assert load_project(tmp_path).script.scene("s1").refined == "scenes/s1/refined.mp4"
     assert paths.chunk_frames("s1", 0).read_bytes() == chunk_bytes  # the draft is untouched
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) >= 4

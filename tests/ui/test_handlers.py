@@ -134,6 +134,14 @@ def test_parse_count_and_upload_checks(tmp_path):
         check_upload(str(empty), (".png",), "image")
     with pytest.raises(ValueError, match="no image"):
         check_upload(None, (".png",), "image")
+    from studio.ui.inputs import MAX_UPLOAD_BYTES
+
+    over = tmp_path / "over.zip"
+    with open(over, "wb") as handle:
+        handle.truncate(MAX_UPLOAD_BYTES + 1)  # sparse: no disk is used
+    with pytest.raises(ValueError, match=f"is {MAX_UPLOAD_BYTES + 1} bytes"):
+        check_upload(str(over), (".zip",), "archive")
+    over.unlink()
 
 
 def test_upload_of_a_fake_image_is_refused_and_the_entity_kept(planned, tmp_path):

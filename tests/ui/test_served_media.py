@@ -61,3 +61,13 @@ def test_a_bad_queue_size_at_start_up_is_one_line():
                             env={**os.environ, "STUDIO_QUEUE_SIZE": "lots"}, timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: STUDIO_QUEUE_SIZE must be a whole number of at least 1, got 'lots'"
+
+
+def test_one_upload_limit_everywhere(served_studio):
+    """The browser takes back the largest archive export writes and import accepts: one constant, not three."""
+    from studio.export import archive
+    from studio.media.images import MAX_UPLOAD_BYTES
+    from studio.ui import inputs, launch_options
+
+    demo, _ = served_studio
+    assert launch_options(demo)["max_file_size"] == inputs.MAX_UPLOAD_BYTES == archive.MAX_TOTAL_BYTES == MAX_UPLOAD_BYTES
