@@ -158,7 +158,9 @@ def plan_remote(prompt: str, preset: Preset, num_scenes: int | None = None) -> S
             raise _one_line_error(failure, settings) from None
         else:
             try:
-                return repair_script(parse_json_text(text), prompt, preset, num_scenes)
+                # Redacted before parsing: a valid answer that echoes the key must not carry it into project.json,
+                # the archive or an API response.
+                return repair_script(parse_json_text(_redact(text, settings)), prompt, preset, num_scenes)
             except ValidationError as rejected:
                 error = _redact(str(rejected), settings)  # the answer is quoted: a server may echo the key
         attempt += 1

@@ -164,3 +164,14 @@ def test_offline_mode_is_explained(monkeypatch, tiny_preset):
     monkeypatch.setenv("STUDIO_PLANNER_URL", "http://127.0.0.1:9")
     with pytest.raises(StudioError, match="HF_HUB_OFFLINE is set"):
         _plan(tiny_preset)
+
+
+def test_a_valid_answer_that_echoes_the_token_is_stored_without_it(server, tiny_preset):
+    import dataclasses
+
+    echoed = json.loads(json.dumps(VALID).replace('"prompt": "', f'"prompt": "{TOKEN} '))
+    echoed["scenes"][0]["event"] = f"the fox finds a note saying {TOKEN}"
+    server.chat(json.dumps(echoed))
+    script = _plan(tiny_preset)
+    assert TOKEN not in json.dumps(dataclasses.asdict(script))
+    assert "***" in script.scenes[0].event
