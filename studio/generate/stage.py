@@ -66,9 +66,11 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
     paths = ProjectPaths(project_dir)
     start = _first_not_ready(scene, paths, total)
     _check_chunk_files(scene, paths, start, preset)  # a corrupt chunk stops us before anything is written
-    if num_chunks is not None and (scene.n_chunks != total or len(scene.chunks) > total):
+    past_the_end = scene.chunks[total:]
+    if num_chunks is not None and (scene.n_chunks != total or any(c.status != "hidden" for c in past_the_end)):
         scene.n_chunks = total
-        del scene.chunks[total:]  # a shorter scene: the records past the end go (their files are overwritten later)
+        for chunk in past_the_end:  # a shorter scene hides the records past the end, never deletes them:
+            chunk.status = "hidden"  # raising the count again remakes them with their own seeds and prompts
         save_project(project, project_dir)
     maker = _ChunkMaker(project_dir, preset, project, scene)
     for index in range(start, total):
@@ -174,8 +176,9 @@ class _ChunkMaker:
         stale = []
         if regenerate and not unchanged:  # later chunks were made from the old frames
             for later in chunks[index + 1:]:
-                later.status = "stale"
-                stale.append(later.index)
+                if later.status != "hidden":
+                    later.status = "stale"
+                    stale.append(later.index)
         draft = self.paths.draft(self.scene.id)
         _write_draft(self.paths, self.scene, draft, s.fps)
         self.scene.draft = self.paths.relative(draft)
@@ -191,7 +194,7 @@ class _ChunkMaker:
         self.scene.chunks[index] = dataclasses.replace(old, seed=seed, prompt=prompt, status="stale",
                                                        frames=self.paths.relative(frames_path))
         for later in self.scene.chunks[index + 1:] if stale_after else []:
-            later.status = "stale"
+            later.status = "hidden" if later.status == "hidden" else "stale"
         save_project(self.project, self.project_dir)
 
     def _context(self, index: int) -> np.ndarray | None:

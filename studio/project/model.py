@@ -27,7 +27,7 @@ from studio.project.paths import (
 SCHEMA_VERSION = 1
 
 ENTITY_STATUSES = ("pending", "approved", "rejected")
-CHUNK_STATUSES = ("ready", "stale", "failed")
+CHUNK_STATUSES = ("ready", "stale", "failed", "hidden")  # hidden: past a lowered chunk count, kept with its seed and prompt
 
 # The camera vocabulary: each move and the phrase it adds to generation prompts.
 CAMERA_MOVES: dict[str, str] = {

@@ -59,3 +59,18 @@ def test_a_corrupt_scene_image_is_made_again_by_make_references(tmp_path, animat
         list(generate_scene(tmp_path, animatic, "s1", num_chunks=1))
     make_references(tmp_path, animatic, approve=True)  # what the message says to do
     assert [e.index for e in generate_scene(tmp_path, animatic, "s1", num_chunks=1)] == [0]
+
+
+def test_a_lower_chunk_count_hides_chunks_and_keeps_their_seeds_and_prompts(tmp_path, animatic):
+    from studio.media.video import load_scene_frames
+
+    make_project(tmp_path)
+    list(generate_scene(tmp_path, animatic, "s1"))
+    regenerate_chunk(tmp_path, animatic, "s1", 2, seed=99, prompt="the fox sleeps")
+    list(generate_scene(tmp_path, animatic, "s1", num_chunks=2))
+    scene = load_project(tmp_path).script.scene("s1")
+    assert scene.n_chunks == 2 and [c.status for c in scene.chunks] == ["ready", "ready", "hidden"]
+    assert len(load_scene_frames(tmp_path, scene)) == 16 + 8  # the hidden chunk is not in the draft
+    list(generate_scene(tmp_path, animatic, "s1", num_chunks=3))
+    chunk = load_project(tmp_path).script.scene("s1").chunks[2]
+    assert (chunk.status, chunk.seed, chunk.prompt) == ("ready", 99, "the fox sleeps")
