@@ -164,6 +164,7 @@ def test_a_value_loading_refuses_is_never_saved(tmp_path, spoil, match):
 
 @pytest.mark.parametrize("text, match", [
     ("[" * 100000 + "]" * 100000, "nests"),
+    ('{"id": "p", "final": ' + "[" * 40 + "]" * 40 + "}", "nests deeper than 32 levels"),  # below the parser's limit
     ('{"id": "p", "version": ' + "9" * 5000 + "}", "not valid JSON"),
     ('{"id": "p", "script": {"prompt": "p", "scenes": [{"id": "a", "event": "e", "chunks": '
      '[{"index": 0, "seed": 1, "seconds": NaN}]}]}}', "NaN"),
