@@ -12,7 +12,8 @@ Two layouts are accepted (SPEC §1 "Loading the released weights"):
 
 Our names (StreamingModel.state_dict()): `cam.encoder.`, `cam.injectors_down.{i}.`, `cam.injector_mid.`,
 `unet.` (with `attn2.processor.conv` etc., because our processor owns the mixing), `resampler.`.
-A pickle is only ever read with `torch.load(weights_only=True)`.
+A pickle is only ever read through ckpt_reader (no code from it runs; tensors memory-mapped).
+Loading is strict: every tensor of the model comes from the checkpoint, or nothing is loaded.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio.errors import ModelUnavailableError, StudioError, first_line
-from studio.project.paths import atomic_path
+from studio.errors import ModelUnavailableError, StudioError
+from studio.generate.ckpt_reader import read_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class LoadReport:
 
 def detect_layout(keys) -> str:
     keys = list(keys)
+    if any(k.startswith("cam.encoder.") for k in keys):
+        return "converted"  # our own names: a file convert_checkpoint wrote
     if any(k.startswith("controlnet.") for k in keys):
         return "vidxtend"
     if any(k.startswith("base_model.") for k in keys):
@@ -69,6 +72,8 @@ def _base_to_ours(rest: str) -> str:
 
 def to_our_key(key: str, layout: str) -> str | None:
     """Released name -> our name; None for the frozen public copies and unknown prefixes."""
+    if layout == "converted":
+        return key if key.startswith(("cam.", "unet.", "resampler.")) else None
     cam_prefix, base_prefix = ("unet.", "base_model.") if layout == "official" else ("controlnet.", "unet.")
     if key.startswith(cam_prefix):
         return "cam.encoder." + key[len(cam_prefix):]
@@ -97,7 +102,7 @@ def to_released_key(key: str, layout: str = "official") -> str:
 
 
 def map_state_dict(state: dict, report: LoadReport | None = None) -> tuple[dict, LoadReport]:
-    """A released state dict -> our names (frozen copies dropped, unknown keys reported)."""
+    """A released state dict -> our names (frozen copies dropped, unknown keys reported in their names)."""
     report = report or LoadReport()
     report.layout = detect_layout(state)
     mapped = {}
@@ -113,80 +118,77 @@ def map_state_dict(state: dict, report: LoadReport | None = None) -> tuple[dict,
     return mapped, report
 
 
-def read_checkpoint(path: Path) -> dict:
-    """The state dict of a .ckpt/.pt (weights_only pickle) or .safetensors file; a clear error otherwise."""
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise StudioError(f"checkpoint {path} does not exist")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return load_file(str(path))
+def compare_with_model(mapped: dict, expected: dict, report: LoadReport) -> LoadReport:
+    """Fill report.missing / unexpected / mismatched: `mapped` (our names -> tensors) against `expected`
+    (our names -> shapes, the model's state dict). Names are given as the checkpoint spells them."""
+    def released(key: str) -> str:
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)  # 25 GB: map, don't read
-        except RuntimeError as error:
-            if "mmap" not in str(error):
-                raise
-            obj = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
-    except Exception as error:  # noqa: BLE001 - any failure to parse is one message to the user
-        raise StudioError(f"checkpoint {path} could not be read ({type(error).__name__}: {first_line(error)})") from None
-    state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
-    if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
-        raise StudioError(f"checkpoint {path} holds no state dict of tensors")
-    return state
+            return to_released_key(key, report.layout) if report.layout in ("official", "vidxtend") else key
+        except ValueError:
+            return key
+
+    for key, value in mapped.items():
+        if key not in expected:
+            report.unexpected.append(released(key))
+        elif tuple(value.shape) != tuple(expected[key]):
+            report.mismatched.append(f"{released(key)}: checkpoint {tuple(value.shape)} vs model {tuple(expected[key])}")
+    report.missing = sorted(released(k) for k in expected if k not in mapped)
+    report.loaded = sum(1 for k, v in mapped.items() if k in expected and tuple(v.shape) == tuple(expected[k]))
+    return report
 
 
-def convert_checkpoint(source: Path, target: Path) -> LoadReport:
-    """Released checkpoint -> our names, floating tensors in fp16, one safetensors file (written atomically)."""
-    import torch
-    from safetensors.torch import save_file
+def refusal(report: LoadReport) -> str | None:
+    """One line naming the first few missing, unexpected and mis-shaped tensors; None when loadable."""
+    parts = []
+    for label, names in (("missing", report.missing), ("unexpected", report.unexpected),
+                         ("mis-shaped", report.mismatched)):
+        if names:
+            parts.append(f"{len(names)} {label} (first: {', '.join(names[:3])})")
+    if not parts:
+        return None
+    return (f"the StreamingT2V weights do not fit this model: {'; '.join(parts)}; "
+            "the checkpoint is incomplete, damaged or of another model (check models.base_video and the file)")
+
+
+def convert_checkpoint(source: Path, target: Path, expected: dict | None = None, progress=None) -> LoadReport:
+    """Released checkpoint -> our names, floating tensors in fp16, one safetensors file (streamed, atomic).
+
+    With `expected` (our names -> shapes) a checkpoint that would not load is refused before writing.
+    """
+    from studio.generate.conversion import log_progress, write_safetensors_streaming
 
     mapped, report = map_state_dict(read_checkpoint(source))
-    tensors = {k: (v.to(torch.float16) if v.is_floating_point() else v).contiguous() for k, v in mapped.items()}
-    with atomic_path(Path(target)) as tmp:
-        save_file(tensors, str(tmp), metadata={"layout": report.layout, "source": Path(source).name})
-    report.loaded = len(tensors)
+    if expected is not None:
+        compare_with_model(mapped, expected, report)
+        reason = refusal(report)
+        if reason:
+            raise StudioError(reason)
+    try:
+        write_safetensors_streaming(mapped, Path(target), {"layout": report.layout, "source": Path(source).name},
+                                    progress or log_progress)
+    except OSError as error:  # a full disk mid-way: atomic_path has already removed the partial file
+        raise StudioError(f"could not write {target} ({error.strerror or error}); nothing was written: "
+                          "free some disk space and try again") from None
+    report.loaded = len(mapped)
     logger.info("converted %s (%s layout): %d tensors, %d frozen dropped, %d unexpected",
-                source, report.layout, len(tensors), report.dropped_frozen, len(report.unexpected))
+                source, report.layout, len(mapped), report.dropped_frozen, len(report.unexpected))
     return report
 
 
 def load_into(model, state: dict, report: LoadReport | None = None) -> LoadReport:
-    """Copy `state` (our names) into `model`. Shapes are checked first: a mismatch changes nothing.
-
-    Missing CAM / APM keys are an error (they would leave a silent no-op); missing base-UNet keys are
-    only reported (the base already has its public weights).
-    """
+    """Copy `state` (our names) into `model`, strictly: every tensor of the model must come from `state`
+    with its shape, and nothing else may be there. Everything is checked before anything is copied."""
     import torch
 
     report = report or LoadReport(layout="ours")
     own = model.state_dict()
-    for key, value in state.items():
-        if key not in own:
-            report.unexpected.append(key)
-        elif tuple(own[key].shape) != tuple(value.shape):
-            report.mismatched.append(f"{key}: checkpoint {tuple(value.shape)} vs model {tuple(own[key].shape)}")
-    if report.mismatched:
-        raise StudioError(f"the StreamingT2V weights do not fit this model ({len(report.mismatched)} shape mismatches, "
-                          f"first: {'; '.join(report.mismatched[:3])}); check models.base_video and the checkpoint")
-    report.missing = sorted(k for k in own if k not in state)
-    essential = [k for k in report.missing if k.startswith(("cam.", "resampler.")) or ".attn2.processor." in k]
-    if essential:
-        raise StudioError(f"the StreamingT2V weights lack {len(essential)} CAM/APM tensors (first: {essential[0]}); "
-                          "the checkpoint is incomplete or of another model")
+    compare_with_model(state, {k: tuple(v.shape) for k, v in own.items()}, report)
+    reason = refusal(report)
+    if reason:
+        raise StudioError(reason)
     with torch.no_grad():
         for key, value in state.items():
-            if key in own:
-                own[key].copy_(value.to(dtype=own[key].dtype))
-                report.loaded += 1
-    if report.missing:
-        logger.warning("%d base UNet tensors not in the checkpoint (kept from the base model), first: %s",
-                       len(report.missing), report.missing[0])
-    if report.unexpected:
-        logger.warning("%d unexpected tensors ignored, first: %s", len(report.unexpected), report.unexpected[0])
+            own[key].copy_(value.to(dtype=own[key].dtype))
     return report
 
 
@@ -215,5 +217,5 @@ def load_released_weights(model, preset) -> LoadReport:
                 f"could not download {m.streaming_checkpoint}/{m.streaming_checkpoint_file} ({type(error).__name__}); "
                 "check the network or the Hugging Face cache, or use --preset animatic (offline) or --preset tiny"
             ) from None
-        convert_checkpoint(Path(source), target)
+        convert_checkpoint(Path(source), target, expected={k: tuple(v.shape) for k, v in model.state_dict().items()})
     return load_into(model, load_file(str(target)), LoadReport(layout="converted"))
