@@ -108,6 +108,7 @@ class RefineConfig:
     strength: float = 0.6  # SDEdit: noise to t = 600 of 1000
     steps: int = 30
     guidance: float = 7.5
+    guidance_rescale: float = 0.0  # 0 = plain guidance; the official refiner uses 0.2
     mode: str = "randomized"  # randomized | shared-noise | naive
     negative_prompt: str = ""
     vae_tiling: bool = True
@@ -209,6 +210,8 @@ def check_preset(preset: Preset) -> Preset:
     for section, width, height in (("streaming", s.width, s.height), ("refine", preset.refine.width, preset.refine.height)):
         if width % 8 or height % 8:
             raise StudioError(f"{where}: {section} size {width}x{height} must be divisible by 8")
+    if not 0.0 <= preset.refine.guidance_rescale <= 1.0:
+        raise StudioError(f"{where}: refine.guidance_rescale {preset.refine.guidance_rescale} must be between 0 and 1")
     if preset.refine.mode not in REFINE_MODES:
         raise StudioError(f"{where}: refine.mode {preset.refine.mode!r} must be {one_of(REFINE_MODES)}")
     if preset.planning.planner not in PLANNERS:

@@ -85,25 +85,36 @@ def upscale_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def sdedit_timesteps(scheduler, steps: int, strength: float) -> "torch.Tensor":
-    """The solver's timesteps at or below strength * T (T = 1000): SDEdit starts at the first one."""
+    """`steps` solver timesteps from about strength * T (T = 1000) down to 0: SDEdit starts at the first one.
+
+    The schedule is made for steps / strength steps and its last `steps` are kept (diffusers' img2img
+    does the same), so every asked-for step runs; cutting a `steps`-step schedule at strength * T would
+    run only strength * steps of them.
+    """
+    import math
+
     if not 0.0 < strength <= 1.0:
         raise StudioError(f"refine strength {strength} must be in (0, 1]; the official value is 0.6 (t = 600 of 1000)")
     if steps < 1:
         raise StudioError(f"refine steps {steps} must be at least 1")
-    scheduler.set_timesteps(steps)
-    limit = strength * scheduler.config.num_train_timesteps
-    timesteps = scheduler.timesteps[scheduler.timesteps <= limit]
-    if len(timesteps) == 0:
-        raise StudioError(f"refine strength {strength} is too low for {steps} steps (no step at or below t = {limit:.0f}); raise it or the steps")
-    return timesteps
+    total = max(steps, math.ceil(steps / strength - 1e-9))
+    if total > scheduler.config.num_train_timesteps:
+        raise StudioError(f"refine strength {strength} is too low for {steps} steps ({total} schedule steps are more "
+                          f"than the model's {scheduler.config.num_train_timesteps}); raise the strength or lower the steps")
+    scheduler.set_timesteps(total)
+    return scheduler.timesteps[total - steps:]
 
 
-def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch.Tensor", guidance: float) -> "torch.Tensor":
+def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch.Tensor", guidance: float,
+                    guidance_rescale: float = 0.0) -> "torch.Tensor":
     """Guided model output of each window: (n, 4, F, h, w) -> (n, 4, F, h, w) float32.
 
     Negative and positive prompts go through the UNet in one batch (batched CFG), a few windows per call.
+    `guidance_rescale` pulls the guided output's spread back towards the positive prediction's (Lin et al.
+    2023; the official refiner uses 0.2), which keeps high guidance from over-saturating.
     """
     import torch
+    from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
 
     outputs = []
     with torch.no_grad():
@@ -113,7 +124,10 @@ def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch
             states = text_states.to(unet.device, unet.dtype).repeat_interleave(count, dim=0)  # (2k, 77, D)
             output = unet(sample, timestep, encoder_hidden_states=states).sample.float()  # (2k, 4, F, h, w)
             negative, positive = output.chunk(2)  # (k, 4, F, h, w) each
-            outputs.append(negative + guidance * (positive - negative))
+            guided = negative + guidance * (positive - negative)
+            if guidance_rescale > 0:
+                guided = rescale_noise_cfg(guided, positive, guidance_rescale=guidance_rescale)
+            outputs.append(guided)
     return torch.cat(outputs).to(windows.device)  # (n, 4, F, h, w)
 
 
@@ -122,6 +136,7 @@ def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch
 
 def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "torch.Tensor", window: int, overlap: int,
                   steps: int, strength: float, guidance: float, mode: str, generator: "torch.Generator",
+                  guidance_rescale: float = 0.0,
                   stop=None, on_step: Callable[[int, int], None] | None = None) -> "torch.Tensor":
     """SDEdit of clean latents (1, 4, T, h, w) in overlapping windows; returns (1, 4, T, h, w) float32.
 
@@ -155,7 +170,7 @@ def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "tor
         if stop is not None and stop.is_set():
             raise StoppedError("refine stopped; the draft and project.json are unchanged")
         windows = sample if mode == "naive" else window_slices(sample, ranges)  # (n, 4, F, h, w)
-        output = predict_windows(unet, windows, timestep, text_states, guidance)  # (n, 4, F, h, w)
+        output = predict_windows(unet, windows, timestep, text_states, guidance, guidance_rescale)  # (n, 4, F, h, w)
         if mode != "naive":
             sources = blend_sources(num_frames, window, overlap, generator) if mode == "randomized" \
                 else fixed_sources(num_frames, window, overlap)
@@ -247,7 +262,8 @@ def _refine_with_models(preset: Preset, pixels: np.ndarray, prompt: str, *, mode
     if pixels.shape[1] % scale or pixels.shape[2] % scale:
         raise StudioError(f"refine size {pixels.shape[2]}x{pixels.shape[1]} must be divisible by the VAE factor {scale}")
     # A private scheduler: set_timesteps mutates it, and the cached one is shared by every session.
-    scheduler = DDIMScheduler.from_config(get_component(preset, "scheduler").config)
+    # Trailing spacing, as the official refiner: 30 steps at strength 0.6 start at t = 599.
+    scheduler = DDIMScheduler.from_config(get_component(preset, "scheduler").config, timestep_spacing="trailing")
     text_encoder = onto_device(preset, get_component(preset, "text_encoder"))
     text_states = encode_prompts(get_component(preset, "tokenizer"), text_encoder, [config.negative_prompt, prompt])  # (2, 77, D)
     report(0.02, "encoding")
@@ -260,6 +276,7 @@ def _refine_with_models(preset: Preset, pixels: np.ndarray, prompt: str, *, mode
 
     latents = denoise_video(latents, unet=unet, scheduler=scheduler, text_states=text_states, window=config.window,
                             overlap=config.overlap, steps=config.steps, strength=strength, guidance=config.guidance,
+                            guidance_rescale=config.guidance_rescale,
                             mode=mode, generator=generator, stop=stop, on_step=on_step)
     report(0.92, "decoding")
     return latents_to_frames(onto_device(preset, vae), latents, tiling=config.vae_tiling)

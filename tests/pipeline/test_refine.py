@@ -231,3 +231,33 @@ def test_cli_generate_then_refine_end_to_end(tmp_path, capsys):
     refined, _ = read_video(project / load_project(project).script.scenes[0].refined)
     assert draft.shape == (48, 32, 32, 3) and refined.shape == (48, 64, 64, 3)
     assert (project / "scenes" / scene.id / "refined_xt.png").is_file()
+
+
+def test_every_asked_for_refine_step_runs_from_strength_times_T():
+    """30 steps at strength 0.6 run 30 steps (not the 19 of a 30-step schedule below t = 600), from t = 599
+    with trailing spacing as the official refiner."""
+    from diffusers import DDIMScheduler
+
+    trailing = DDIMScheduler(num_train_timesteps=1000, timestep_spacing="trailing")
+    timesteps = sdedit_timesteps(trailing, 30, 0.6)
+    assert len(timesteps) == 30 and int(timesteps[0]) == 599 and list(timesteps) == sorted(timesteps, reverse=True)
+    assert len(sdedit_timesteps(DDIMScheduler(num_train_timesteps=1000), 30, 0.6)) == 30
+    assert len(sdedit_timesteps(trailing, 10, 1.0)) == 10 and int(sdedit_timesteps(trailing, 10, 1.0)[0]) == 999
+
+
+def test_guidance_rescale_pulls_the_guided_spread_towards_the_positive_prediction(tiny_preset):
+    import torch
+
+    from studio.models.cache import get_component
+    from studio.models.diffusion import encode_prompts
+    from studio.refine.stage import predict_windows
+
+    unet = get_component(tiny_preset, "refiner_unet")
+    states = encode_prompts(get_component(tiny_preset, "tokenizer"), get_component(tiny_preset, "text_encoder"),
+                            ["", "a red fox runs"])
+    windows = torch.randn(1, unet.config.in_channels, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    plain = predict_windows(unet, windows, 500, states, 7.5)
+    rescaled = predict_windows(unet, windows, 500, states, 7.5, guidance_rescale=1.0)
+    positive = predict_windows(unet, windows, 500, states, 1.0)  # guidance 1 is the positive prediction alone
+    assert not torch.allclose(plain, rescaled)
+    assert abs(float(rescaled.std()) - float(positive.std())) < abs(float(plain.std()) - float(positive.std()))
