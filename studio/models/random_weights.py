@@ -48,9 +48,16 @@ def materialise(module: torch.nn.Module, device: torch.device, dtype: torch.dtyp
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     with torch.no_grad():
+        covered: set[int] = set()
         for layer in module.modules():
             if hasattr(layer, "reset_parameters") and layer is not module:
                 layer.reset_parameters()
+                covered.update(id(p) for p in layer.parameters(recurse=False))
+        for parameter in module.parameters():
+            if id(parameter) not in covered:
+                # A parameter no layer resets (CLIP's class_embedding, ...) would keep whatever memory to_empty
+                # left: random values that differ run to run. They get the transformer init instead.
+                torch.nn.init.normal_(parameter, std=0.02)
         for name, buffer in module.named_buffers():
             if "position_ids" in name:  # CLIP's position ids are a buffer, not a weight
                 buffer.copy_(torch.arange(buffer.shape[-1], device=device).expand_as(buffer))
