@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from studio.cli.common import add_preset_option, resolve_preset, seed_argument, stop_on_ctrl_c
+from studio.errors import StudioError
 
 
 def register(commands) -> None:
@@ -13,6 +14,8 @@ def register(commands) -> None:
     parser.add_argument("project", type=Path, help="project folder")
     parser.add_argument("--scene", default=None, help="only this scene")
     parser.add_argument("--chunks", type=int, default=None, help="number of chunks per scene (default: the script's)")
+    parser.add_argument("--cluster", default=None, help="run scenes in parallel on Ray: local, auto or ray://HOST:PORT")
+    parser.add_argument("--workers", type=int, default=None, help="Ray workers (default: one per GPU of the cluster)")
     add_preset_option(parser)
     parser.set_defaults(handler=run_generate)
 
@@ -30,6 +33,12 @@ def run_generate(args: argparse.Namespace) -> int:
     from studio.generate.stage import generate_project
 
     preset = resolve_preset(args.preset, args.project)
+    if args.cluster is not None:  # Ray is imported only here, when a cluster is asked for
+        from studio.cluster import on_cluster
+
+        generate_project = on_cluster(args.cluster, args.workers)
+    elif args.workers is not None:
+        raise StudioError("--workers needs --cluster (local, auto or ray://HOST:PORT)")
     with stop_on_ctrl_c() as stop:
         for event in generate_project(args.project, preset, scene_id=args.scene, num_chunks=args.chunks, stop=stop):
             print(f"{event.scene_id} chunk {event.index}: {event.num_frames} frames in {event.seconds:.1f} s -> {event.preview_path}")

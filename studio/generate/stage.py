@@ -51,12 +51,13 @@ class ChunkEvent:
 
 
 def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chunks: int | None = None,
-                   stop=None) -> Iterator[ChunkEvent]:
+                   stop=None, save=save_project) -> Iterator[ChunkEvent]:
     """Make scene `scene_id` up to `num_chunks` chunks (default: scene.n_chunks), yielding one event per chunk.
 
     Resumes at the first chunk that is not ready (stale and failed chunks are remade with their
     recorded seed and prompt; the chunks after them are remade too). With `stop` set it stops between
-    denoising steps and keeps every finished chunk.
+    denoising steps and keeps every finished chunk. `save(project, project_dir)` records progress
+    (default: project.json; a cluster worker hands it to the head, the one writer of project.json).
     """
     project_dir = Path(project_dir)
     project = load_project(project_dir)
@@ -71,8 +72,8 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
         scene.n_chunks = total
         for chunk in past_the_end:  # a shorter scene hides the records past the end, never deletes them:
             chunk.status = "hidden"  # raising the count again remakes them with their own seeds and prompts
-        save_project(project, project_dir)
-    maker = _ChunkMaker(project_dir, preset, project, scene)
+        save(project, project_dir)
+    maker = _ChunkMaker(project_dir, preset, project, scene, save)
     for index in range(start, total):
         if stop is not None and stop.is_set():
             return
@@ -124,8 +125,9 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
 class _ChunkMaker:
     """Makes chunk k of one scene from disk and saves it (files, draft, project.json)."""
 
-    def __init__(self, project_dir: Path, preset: Preset, project: Project, scene: Scene):
+    def __init__(self, project_dir: Path, preset: Preset, project: Project, scene: Scene, save=save_project):
         self.project_dir = project_dir
+        self.save = save
         self.preset = preset
         self.project = project
         self.scene = scene
@@ -159,7 +161,7 @@ class _ChunkMaker:
                 save_frames(frames, frames_path)
             except BaseException:  # the old frames are still in place: so is the old record
                 self.scene.chunks[:] = before
-                save_project(self.project, self.project_dir)
+                self.save(self.project, self.project_dir)
                 raise
         else:
             save_frames(frames, frames_path)
@@ -182,7 +184,7 @@ class _ChunkMaker:
         draft = self.paths.draft(self.scene.id)
         _write_draft(self.paths, self.scene, draft, s.fps)
         self.scene.draft = self.paths.relative(draft)
-        save_project(self.project, self.project_dir)
+        self.save(self.project, self.project_dir)
         logger.info("scene %s chunk %d: %d frames in %.1f s", self.scene.id, index, len(frames), seconds)
         return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale)
 
@@ -195,7 +197,7 @@ class _ChunkMaker:
                                                        frames=self.paths.relative(frames_path))
         for later in self.scene.chunks[index + 1:] if stale_after else []:
             later.status = "hidden" if later.status == "hidden" else "stale"
-        save_project(self.project, self.project_dir)
+        self.save(self.project, self.project_dir)
 
     def _context(self, index: int) -> np.ndarray | None:
         """The CAM frames: the scene image repeated for chunk 0, else the last Fc frames so far."""

@@ -1,0 +1,163 @@
+"""generate_project on a cluster: scenes in parallel on the workers, chunks of a scene in order.
+
+The head (this process) is the one writer of project.json: each WorkerChunk carries its scene's record,
+which the head merges into its copy and saves before the event is yielded. So parallel scenes never
+lose each other's records, and a lost head leaves a project that `generate` resumes like any other.
+
+A worker that dies (killed, its machine lost) loses at most the chunk it was making: its scene goes
+back to the front of the queue and the next free worker resumes it at its first chunk not ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Iterator
+
+from studio.cluster.connect import Cluster
+from studio.config import Preset
+from studio.errors import StudioError
+from studio.generate.stage import ChunkEvent
+from studio.project.model import load_project, save_project, scene_from_dict, scene_ids_to_make
+from studio.project.paths import ProjectPaths, atomic_write_bytes
+
+logger = logging.getLogger(__name__)
+
+_POLL_SECONDS = 0.2  # how often the head looks at `stop` while it waits for workers
+
+
+def generate_project_on_cluster(cluster: Cluster, project_dir: Path, preset: Preset, *, scene_id: str | None = None,
+                                num_chunks: int | None = None, stop=None) -> Iterator[ChunkEvent]:
+    """Stage 3 on the cluster's workers: the same ChunkEvents, in the order the chunks finish."""
+    project_dir = Path(project_dir).resolve()
+    project = load_project(project_dir)  # a missing or corrupt project is reported before anything runs
+    scenes = scene_ids_to_make(project, scene_id)
+    if not cluster.actors:
+        raise StudioError("the cluster has no workers left; start it again (run generate again to resume)")
+    run = _Run(cluster, project_dir, preset, num_chunks, shared=_shares_folder(cluster, project_dir))
+    yield from run.events(project, scenes, stop)
+
+
+class _Run:
+    def __init__(self, cluster: Cluster, project_dir: Path, preset: Preset, num_chunks: int | None, shared: bool):
+        self.cluster, self.project_dir, self.preset, self.num_chunks, self.shared = (
+            cluster, project_dir, preset, num_chunks, shared)
+        self.inbox: queue.Queue = queue.Queue()  # (kind, actor, scene_id, payload) from the worker threads
+        self.running: dict = {}  # actor -> (scene_id, streaming generator)
+        self.scene_workers: dict[str, list[str]] = {}  # scene id -> the workers that made its chunks
+        import torch  # the head's CPU threads, for workers to match (bit-identical results on CPU)
+
+        self.threads = torch.get_num_threads()
+
+    def events(self, project, scenes: list[str], stop) -> Iterator[ChunkEvent]:
+        pending, idle = deque(scenes), list(self.cluster.actors)
+        try:
+            while pending or self.running:
+                # 1. Every free worker takes the next scene.
+                while pending and idle:
+                    self._start(idle.pop(0), pending.popleft())
+                # 2. The next message from a worker (or a stop).
+                if stop is not None and stop.is_set():
+                    return
+                try:
+                    kind, actor, scene, payload = self.inbox.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
+                    continue
+                # 3. A chunk: merge its scene record, save, yield. A scene done: the worker is free.
+                if kind == "chunk":
+                    yield self._record(project, payload)
+                elif kind == "done":
+                    self.running.pop(actor, None)
+                    idle.append(actor)
+                elif kind == "lost":  # the worker is gone: its scene resumes on the next free one
+                    self.running.pop(actor, None)
+                    self.cluster.actors.remove(actor)
+                    logger.warning("worker lost during scene %s (%s); retrying it on another worker", scene, payload)
+                    pending.appendleft(scene)
+                    if not self.cluster.actors:
+                        raise StudioError(f"every cluster worker was lost (last: {payload}); finished chunks are kept, "
+                                          "start the cluster again and run generate to resume")
+                else:
+                    raise payload
+        finally:
+            self._cancel_running()
+
+    def _start(self, actor, scene_id: str) -> None:
+        files = None if self.shared else _scene_files(self.project_dir, scene_id)
+        stream = actor.generate.remote(str(self.project_dir), self.preset, scene_id, self.num_chunks, files,
+                                       self.threads)
+        self.running[actor] = (scene_id, stream)
+        threading.Thread(target=self._follow, args=(actor, scene_id, stream), daemon=True,
+                         name=f"cluster-{scene_id}").start()
+
+    def _follow(self, actor, scene_id: str, stream) -> None:
+        """One worker thread per running scene: forward each chunk to the head's inbox, in order."""
+        import ray
+        from ray.exceptions import RayActorError, RayTaskError, TaskCancelledError
+
+        try:
+            for ref in stream:
+                self.inbox.put(("chunk", actor, scene_id, ray.get(ref)))
+            self.inbox.put(("done", actor, scene_id, None))
+        except TaskCancelledError:
+            return
+        except RayActorError as error:
+            self.inbox.put(("lost", actor, scene_id, type(error).__name__))
+        except RayTaskError as error:
+            cause = error.cause if isinstance(error.cause, Exception) else error
+            self.inbox.put(("error", actor, scene_id, cause if isinstance(cause, StudioError) else StudioError(
+                f"scene {scene_id} failed on a worker: {str(error).strip().splitlines()[-1]}")))
+
+    def _record(self, project, sent) -> ChunkEvent:
+        """Head side of one chunk: its files (unshared), the scene record into project.json, the event."""
+        paths = ProjectPaths(self.project_dir)
+        for relative, data in sent.files.items():
+            atomic_write_bytes(paths.absolute(relative), data)
+        scene = scene_from_dict(sent.scene)
+        scenes = project.script.scenes
+        scenes[[s.id for s in scenes].index(scene.id)] = scene
+        save_project(project, self.project_dir)
+        self.scene_workers.setdefault(scene.id, []).append(sent.worker)
+        event = sent.event
+        if not self.shared:  # the worker's paths are in its scratch folder
+            event.frames_path = paths.absolute(scene.chunks[event.index].frames)
+            event.preview_path = paths.absolute(scene.chunks[event.index].preview)
+        return event
+
+    def _cancel_running(self) -> None:
+        import ray
+
+        for _scene, stream in list(self.running.values()):
+            try:
+                ray.cancel(stream)
+            except Exception as error:  # noqa: BLE001 - best effort: the run is over either way
+                logger.debug("could not cancel a worker's scene: %s", error)
+        self.running.clear()
+
+
+def _shares_folder(cluster: Cluster, project_dir: Path) -> bool:
+    """True when every worker reads a marker the head writes into the project folder."""
+    import ray
+
+    token = secrets.token_hex(8)
+    marker = project_dir / f".cluster-{token}"
+    marker.write_text(token, encoding="utf-8")
+    try:
+        return all(ray.get([actor.sees.remote(str(marker), token) for actor in cluster.actors]))
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def _scene_files(project_dir: Path, scene_id: str) -> dict[str, bytes]:
+    """project.json, the scene's folder and its scene image: all a worker without the folder needs."""
+    paths = ProjectPaths(project_dir)
+    scene = load_project(project_dir).script.scene(scene_id)
+    wanted = [project_dir / "project.json", *sorted(p for p in paths.scene_dir(scene_id).rglob("*") if p.is_file())]
+    if scene.scene_image:
+        wanted.append(paths.absolute(scene.scene_image))
+    return {path.relative_to(project_dir).as_posix(): path.read_bytes()
+            for path in dict.fromkeys(wanted) if path.is_file() and not path.name.startswith(".")}

@@ -1,0 +1,101 @@
+"""SceneWorker: one Ray actor per GPU (or CPU slot), each with its own model cache (its own process).
+
+`generate(...)` is a Ray streaming generator: it yields one WorkerChunk per finished chunk, so the head
+sees chunks as they come. The worker never writes project.json: every progress save in the chunk loop
+is captured as the scene's record and sent with the chunk, and the head merges it (one writer, so
+parallel scenes never lose each other's records).
+
+Files: with a shared filesystem the worker writes the chunk files into the project folder itself
+(atomically, as in-process). Without one, the head sends the scene's files, the worker works in a
+scratch copy of the project and sends each new file back as bytes for the head to write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from studio.config import Preset
+from studio.generate.stage import ChunkEvent
+
+
+@dataclass
+class WorkerChunk:
+    """What a worker sends per chunk: the event, the scene's record after it, and (unshared) the files."""
+
+    event: ChunkEvent
+    scene: dict  # dataclasses.asdict(Scene) after this chunk
+    files: dict[str, bytes] = field(default_factory=dict)  # project-relative path -> bytes (unshared filesystem)
+    worker: str = ""  # host:pid, for logs and tests
+
+
+class SceneWorker:
+    """Generates whole scenes, one at a time, in this actor's process."""
+
+    def __init__(self):
+        import socket
+
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def identity(self) -> str:
+        return self.name
+
+    def sees(self, marker: str, token: str) -> bool:
+        """True when this worker reads the head's marker file: the project folder is shared."""
+        try:
+            return Path(marker).read_text(encoding="utf-8") == token
+        except OSError:
+            return False
+
+    def generate(self, project_dir: str, preset: Preset, scene_id: str, num_chunks: int | None,
+                 files: dict[str, bytes] | None = None, threads: int | None = None) -> Iterator[WorkerChunk]:
+        """Make the scene (resuming at its first chunk not ready), yielding one WorkerChunk per chunk.
+
+        `files` None: `project_dir` is shared. Otherwise it holds project.json and the scene's files,
+        and the chunk files go back as bytes. `threads`: the head's torch CPU threads (Ray gives workers
+        one), since a CPU sum split over another number of threads rounds differently: same threads, same bits.
+        """
+        from studio.generate.stage import generate_scene
+
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+
+        scratch = None if files is None else Path(tempfile.mkdtemp(prefix="studio-worker-"))
+        folder = Path(project_dir) if scratch is None else scratch
+        try:
+            if scratch is not None:
+                _write_files(scratch, files)
+            records: list[dict] = []
+
+            def keep_record(project, _folder) -> None:  # instead of save_project: the head saves
+                records.append(dataclasses.asdict(project.script.scene(scene_id)))
+
+            for event in generate_scene(folder, preset, scene_id, num_chunks=num_chunks, save=keep_record):
+                sent = {} if scratch is None else _new_files(scratch, scene_id, event)
+                yield WorkerChunk(event, records[-1], sent, self.name)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_files(folder: Path, files: dict[str, bytes]) -> None:
+    for relative, data in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _new_files(folder: Path, scene_id: str, event: ChunkEvent) -> dict[str, bytes]:
+    """The files one chunk wrote: its frames and preview, the scene's draft and (chunk 0) the anchor."""
+    scene_dir = folder / "scenes" / scene_id
+    paths = [event.frames_path, event.preview_path, scene_dir / "draft.mp4"]
+    if event.index == 0:
+        paths.append(scene_dir / "anchor.png")
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in paths if path.is_file()}
