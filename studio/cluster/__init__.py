@@ -10,12 +10,21 @@ Ray is imported only here, and only when a cluster is asked for.
 
 from __future__ import annotations
 
-from functools import partial
+from typing import Iterator
 
 
 def on_cluster(spec: str, workers: int | None = None):
-    """generate_project's twin on the cluster `spec`: call it with (project_dir, preset, scene_id=..., ...)."""
-    from studio.cluster.connect import connect
-    from studio.cluster.scheduler import generate_project_on_cluster
+    """generate_project's twin for one command: joins the cluster `spec`, starts the workers, runs, and
+    stops the workers when the run ends. Call it with (project_dir, preset, scene_id=..., num_chunks=..., stop=...)."""
 
-    return partial(generate_project_on_cluster, connect(spec, workers))
+    def generate_project(project_dir, preset, **options) -> Iterator:
+        from studio.cluster.connect import connect, shutdown
+        from studio.cluster.scheduler import generate_project_on_cluster
+
+        cluster = connect(spec, workers)
+        try:
+            yield from generate_project_on_cluster(cluster, project_dir, preset, **options)
+        finally:
+            shutdown(cluster)
+
+    return generate_project

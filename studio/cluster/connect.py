@@ -26,6 +26,7 @@ class Cluster:
     spec: str
     actors: list = field(default_factory=list)
     gpus: int = 0
+    busy: dict = field(default_factory=dict)  # scene id -> the actor making it now
 
     @property
     def size(self) -> int:

@@ -72,9 +72,11 @@ class _Run:
                     yield self._record(project, payload)
                 elif kind == "done":
                     self.running.pop(actor, None)
+                    self.cluster.busy.pop(scene, None)
                     idle.append(actor)
                 elif kind == "lost":  # the worker is gone: its scene resumes on the next free one
                     self.running.pop(actor, None)
+                    self.cluster.busy.pop(scene, None)
                     self.cluster.actors.remove(actor)
                     logger.warning("worker lost during scene %s (%s); retrying it on another worker", scene, payload)
                     pending.appendleft(scene)
@@ -91,6 +93,7 @@ class _Run:
         stream = actor.generate.remote(str(self.project_dir), self.preset, scene_id, self.num_chunks, files,
                                        self.threads)
         self.running[actor] = (scene_id, stream)
+        self.cluster.busy[scene_id] = actor
         threading.Thread(target=self._follow, args=(actor, scene_id, stream), daemon=True,
                          name=f"cluster-{scene_id}").start()
 
@@ -137,6 +140,7 @@ class _Run:
             except Exception as error:  # noqa: BLE001 - best effort: the run is over either way
                 logger.debug("could not cancel a worker's scene: %s", error)
         self.running.clear()
+        self.cluster.busy.clear()
 
 
 def _shares_folder(cluster: Cluster, project_dir: Path) -> bool:

@@ -77,12 +77,22 @@ class SceneWorker:
             def keep_record(project, _folder) -> None:  # instead of save_project: the head saves
                 records.append(dataclasses.asdict(project.script.scene(scene_id)))
 
-            for event in generate_scene(folder, preset, scene_id, num_chunks=num_chunks, save=keep_record):
+            for event in generate_scene(folder, preset, scene_id, num_chunks=num_chunks, save=keep_record,
+                                        stop=_Cancelled()):
                 sent = {} if scratch is None else _new_files(scratch, scene_id, event)
                 yield WorkerChunk(event, records[-1], sent, self.name)
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
+
+
+class _Cancelled:
+    """The stop flag of a Ray task: set once the head cancels it (`ray.cancel`), checked between steps."""
+
+    def is_set(self) -> bool:
+        import ray
+
+        return ray.get_runtime_context().is_canceled()
 
 
 def _write_files(folder: Path, files: dict[str, bytes]) -> None:
