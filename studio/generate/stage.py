@@ -224,9 +224,9 @@ def make_chunk_frames(preset: Preset, project: Project, scene: Scene, index: int
         if stop is not None and stop.is_set():
             raise StoppedError("stopped; finished chunks are kept")
         return render_chunk(preset, project.script, scene, index, context, anchor, seed, prompt)
-    from studio.generate.sampler import StreamingPipeline
+    from studio.generate.gpu_chunk import make_streaming_chunk  # one GPU call per chunk on ZeroGPU
 
-    return StreamingPipeline(preset).make_chunk(prompt, context, anchor, seed, stop=stop, keep_context=index == 0)
+    return make_streaming_chunk(preset, prompt, context, anchor, seed, stop, keep_context=index == 0)
 
 
 # ----------------------------------------------------------------------------- helpers
