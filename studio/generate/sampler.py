@@ -207,9 +207,11 @@ class StreamingPipeline:
         from studio.models.cache import cached
 
         # Shapes are fixed per preset, so one static graph; CUDA graphs remove the per-kernel launch cost.
-        return cached(self.preset, "streaming_model_compiled",
-                      lambda: torch.compile(self.model, mode="reduce-overhead" if self.device.type == "cuda" else "default",
-                                            dynamic=False))
+        s = self.preset.streaming
+        return cached(self.preset, f"streaming_model_compiled_{s.compile_backend}",
+                      lambda: torch.compile(self.model, backend=s.compile_backend, dynamic=False,
+                                            mode=("reduce-overhead" if self.device.type == "cuda" else "default")
+                                            if s.compile_backend == "inductor" else None))
 
     def _step_kwargs(self, scheduler, generator) -> dict:
         """eta for DDIM (official: 1.0); a device generator where the scheduler draws noise."""

@@ -113,3 +113,22 @@ def test_nested_parts_are_taken_out_of_the_outer_part(monkeypatch):
                 pass
     assert dict(timer.seconds) == {"cam": 2.0, "unet": 8.0}
     assert timer.total == 10.0
+
+
+@pytest.mark.slow
+def test_the_compiled_step_makes_the_same_chunk(tiny_preset):
+    """streaming.compile: the step traced by torch.compile (the eager backend: the graph capture without
+    code generation, which a 2-core CPU cannot afford in a test) gives the same frames."""
+    import torch
+
+    from studio.generate.sampler import StreamingPipeline
+
+    compiled = copy.deepcopy(tiny_preset)
+    compiled.streaming.compile = True
+    compiled.streaming.compile_backend = "eager"
+    context, anchor = _inputs(tiny_preset)
+    pipe = StreamingPipeline(compiled)
+    assert isinstance(pipe.denoiser(), torch._dynamo.eval_frame.OptimizedModule)
+    expected = StreamingPipeline(tiny_preset).make_chunk("a fox", context, anchor, seed=3, steps=2)
+    got = pipe.make_chunk("a fox", context, anchor, seed=3, steps=2)
+    assert np.abs(expected.astype(int) - got.astype(int)).max() <= 1
