@@ -10,8 +10,11 @@ longest scene. What it reports:
 - first_chunk_seconds / first_chunk_seconds_at_25_steps: from the call to the first streamed chunk
 - model_time_fraction: the share of the chunk time spent inside model calls (UNet+CAM, VAE decode,
   text and image encoders), the rest being scheduler, noise, conversion and file work
-- part_seconds_per_chunk: that time by part (text, apm, unet, vae; other = files, scheduler, conversion),
-  measured through the sampler's timing hook (studio.generate.timing)
+- part_seconds_per_chunk: a chunk's time by part (text, apm, cam, unet, vae; scheduler = steps, noise,
+  conversions; files = the memory read from disk and the chunk's files written; other = the rest),
+  measured through the timing hook (studio.generate.timing)
+- reused_work: the same parts with `streaming.reuse_chunk_work` off (the step-invariant work redone at
+  every step, all frames decoded) and on, at the shortest length, in the same run
 - flops_per_chunk (torch.utils.flop_counter, on the real configuration) and achieved TFLOP/s
 - with `baseline`: the naive way (fp32, eager, two forwards for guidance) on the same architecture in
   the same run, and the speed-up ratio.
@@ -35,6 +38,8 @@ from studio.config import Preset
 logger = logging.getLogger(__name__)
 
 BENCH_PROMPT = "a red fox runs through a snowy pine forest, camera pans right"
+# The timing hook's parts that are model calls; "scheduler" (steps, noise, conversions) and "files" are not.
+MODEL_PARTS = ("text", "apm", "cam", "unet", "vae")
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -118,7 +123,7 @@ def _stream(project_dir: Path, preset: Preset, num_chunks: int, cuda: bool) -> d
     return {
         "chunk_seconds": chunk_seconds,
         "total_seconds": total,
-        "model_seconds": timer.total,
+        "model_seconds": sum(timer.seconds.get(part, 0.0) for part in MODEL_PARTS),
         "part_seconds": dict(timer.seconds),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
         "peak_cuda_mb": _cuda_peak_mb(cuda),
@@ -174,11 +179,12 @@ def _compare_chunk_times(optimised: Preset, naive: Preset, rounds: int, cuda: bo
 
 
 def baseline_preset(preset: Preset) -> Preset:
-    """The naive way on the same architecture: fp32, eager, unbatched guidance."""
+    """The naive way on the same architecture: fp32, eager, unbatched guidance, every step's work redone."""
     naive = copy.deepcopy(preset)
     naive.models.dtype = "float32"
     naive.streaming.batched_guidance = False
     naive.streaming.compile = False
+    naive.streaming.reuse_chunk_work = False
     return naive
 
 
@@ -198,6 +204,7 @@ def run_bench(preset: Preset, *, chunk_counts: list[int] | None = None, steps: i
         root = Path(tmp)
         # 2. The streaming loop at each length, on real project folders.
         report.update(_bench_lengths(root, preset, counts, cuda))
+        report["reused_work"] = _bench_reused_work(root, preset, counts[0], report, cuda)
         # 3. Time to the first streamed chunk at 25 steps (the preview setting), warm.
         fast = copy.deepcopy(preset)
         fast.streaming.steps = 25
@@ -286,15 +293,40 @@ def _bench_lengths(root: Path, preset: Preset, counts: list[int], cuda: bool) ->
             parts[part] = parts.get(part, 0.0) + seconds
     parts["other"] = total_seconds - sum(parts.values())
     report["part_seconds_per_chunk"] = {part: round(seconds / chunks, 4) for part, seconds in parts.items()}
+    report["part_seconds_per_chunk_by_chunks"] = {str(c): _parts_per_chunk(r, c) for c, r in runs.items()}
     peaks = [r["peak_cuda_mb"] if cuda else r["peak_rss_mb"] for r in runs.values()]
     report["memory_growth_first_to_last"] = round(peaks[-1] / peaks[0] - 1, 4)
     return report
 
 
+def _parts_per_chunk(run: dict[str, Any], num_chunks: int) -> dict[str, float]:
+    parts = dict(run["part_seconds"])
+    parts["other"] = run["total_seconds"] - sum(parts.values())
+    return {part: round(seconds / num_chunks, 4) for part, seconds in parts.items()}
+
+
+def _bench_reused_work(root: Path, preset: Preset, num_chunks: int, report: dict[str, Any], cuda: bool) -> dict[str, Any]:
+    """The parts of a chunk before (step-invariant work redone at every step, all frames decoded) and
+    after (the preset as it runs, measured above) at the same length."""
+    before = copy.deepcopy(preset)
+    before.streaming.reuse_chunk_work = False
+    run = _stream(_bench_project(root / "before", before, num_chunks), before, num_chunks, cuda)
+    after_seconds = report["seconds_per_chunk_by_chunks"][str(num_chunks)]
+    before_seconds = run["total_seconds"] / num_chunks
+    return {
+        "chunks": num_chunks,
+        "before": _parts_per_chunk(run, num_chunks),
+        "after": report["part_seconds_per_chunk_by_chunks"][str(num_chunks)],
+        "seconds_per_chunk_before": round(before_seconds, 4),
+        "seconds_per_chunk_after": after_seconds,
+        "speedup": round(before_seconds / after_seconds, 3),
+    }
+
+
 def _bench_baseline(preset: Preset, cuda: bool) -> dict[str, Any]:
     optimised_seconds, naive_seconds = _compare_chunk_times(preset, baseline_preset(preset), 3, cuda)
     return {
-        "dtype": "float32", "batched_guidance": False, "compile": False,
+        "dtype": "float32", "batched_guidance": False, "compile": False, "reuse_chunk_work": False,
         "seconds_per_chunk": round(naive_seconds, 4),
         "optimised_seconds_per_chunk": round(optimised_seconds, 4),
         "speedup": round(naive_seconds / optimised_seconds, 3),
@@ -333,6 +365,12 @@ def format_bench(report: dict[str, Any]) -> str:
                  f"({report['flops_per_chunk'] / 1e12:.2f} TFLOP per chunk)")
     parts = ", ".join(f"{part} {seconds:.3f}" for part, seconds in report["part_seconds_per_chunk"].items())
     lines.append(f"  seconds per chunk by part: {parts}")
+    if "reused_work" in report:
+        r = report["reused_work"]
+        lines.append(f"  step-invariant work once per chunk, kept frames decoded ({r['chunks']} chunks): "
+                     f"{r['seconds_per_chunk_before']:.3f} -> {r['seconds_per_chunk_after']:.3f} s/chunk (x{r['speedup']:.2f})")
+        for label in ("before", "after"):
+            lines.append(f"    {label:>6}: " + ", ".join(f"{part} {seconds:.3f}" for part, seconds in r[label].items()))
     if "refine" in report:
         r = report["refine"]
         lines.append(f"  refine: {r['frames']} frames at {r['size'][1]}x{r['size'][0]} in {r['seconds']:.2f} s "

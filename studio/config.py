@@ -96,7 +96,11 @@ class StreamingConfig:
     apm_tokens: int = 16
     batched_guidance: bool = True  # both guidance branches in one forward (False: two forwards, the naive way)
     compile: bool = False  # torch.compile the denoising step (GPU; the first chunk pays the compile time)
+    compile_backend: str = "inductor"  # torch.compile's backend ("eager": graph capture only, for CPU tests)
     vae_slicing: bool = True
+    # Exact savings: what is the same at every step is done once per chunk, and only the frames a chunk
+    # keeps are decoded (False: the work done every step, for the benchmark's before/after).
+    reuse_chunk_work: bool = True
 
 
 @dataclass

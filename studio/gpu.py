@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable, TypeVar
+import math
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+if TYPE_CHECKING:
+    from studio.config import Preset
 
 logger = logging.getLogger(__name__)
 
@@ -19,6 +23,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 # ZeroGPU's own default budget per call; a caller passes more for long work (or a callable of the
 # call's arguments that returns seconds).
 DEFAULT_DURATION_SECONDS = 60
+
+# One streaming chunk's budget on a ZeroGPU slice (half an H200): moving the models onto the slice,
+# then each denoising step of a 256x256 chunk with CAM, APM and guidance (two UNet passes), scaled by
+# the frame area. Generous on purpose: ZeroGPU stops a call that outruns its budget.
+CHUNK_FIXED_SECONDS = 20.0
+CHUNK_SECONDS_PER_STEP_AT_256 = 0.2
 
 
 def on_zero_gpu() -> bool:
@@ -41,3 +51,10 @@ def gpu_entry(duration: int | float | Callable[..., float] = DEFAULT_DURATION_SE
         return spaces.GPU(duration=duration)(function)
 
     return decorate
+
+
+def chunk_gpu_seconds(preset: "Preset") -> int:
+    """The ZeroGPU budget of one chunk of this preset, from its steps and frame size."""
+    s = preset.streaming
+    area = (s.width * s.height) / (256 * 256)
+    return int(math.ceil(CHUNK_FIXED_SECONDS + CHUNK_SECONDS_PER_STEP_AT_256 * s.steps * area))

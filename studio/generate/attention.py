@@ -18,14 +18,29 @@ import torch.nn.functional as F
 from torch import nn
 
 from studio.errors import StudioError
+from studio.generate.step_cache import memo
 
 
 class ImageTokensLeakError(StudioError):
     """Image tokens reached an attention layer that does not mix them (a wiring bug)."""
 
 
-def _sdpa(attn, hidden_states: torch.Tensor, context: torch.Tensor | None, attention_mask=None) -> torch.Tensor:
-    """The core of diffusers' Attention with torch's scaled_dot_product_attention."""
+def _cross_key_value(attn, context: torch.Tensor, prepare=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keys and values of a cross-attention's context (after the APM mixing `prepare`, if any)."""
+    if prepare is not None:
+        context = prepare(context)  # (B, T+k, D) -> (B, T, D)
+    if attn.norm_cross:
+        context = attn.norm_encoder_hidden_states(context)
+    return attn.to_k(context), attn.to_v(context)  # 2 x (B, T, C)
+
+
+def _sdpa(attn, hidden_states: torch.Tensor, context: torch.Tensor | None, attention_mask=None,
+          owner: object = None, prepare=None) -> torch.Tensor:
+    """The core of diffusers' Attention with torch's scaled_dot_product_attention.
+
+    A cross-attention's keys and values depend on the context alone, so they are computed once per
+    chunk (step_cache.memo, keyed by `owner`, the processor) when the sampler opens a memo.
+    """
     residual = hidden_states
     input_ndim = hidden_states.ndim
     if input_ndim == 4:
@@ -35,14 +50,12 @@ def _sdpa(attn, hidden_states: torch.Tensor, context: torch.Tensor | None, atten
     if attn.group_norm is not None:
         hidden_states = attn.group_norm(hidden_states.transpose(1, 2)).transpose(1, 2)
     query = attn.to_q(hidden_states)
-    if context is None:
-        context = hidden_states
-    elif attn.norm_cross:
-        context = attn.norm_encoder_hidden_states(context)
-    key = attn.to_k(context)
-    value = attn.to_v(context)
+    if context is None:  # self-attention: keys and values change with every step
+        key, value = attn.to_k(hidden_states), attn.to_v(hidden_states)
+    else:
+        key, value = memo(owner, (context, attn), lambda: _cross_key_value(attn, context, prepare))
     if attention_mask is not None:
-        attention_mask = attn.prepare_attention_mask(attention_mask, context.shape[1], batch)
+        attention_mask = attn.prepare_attention_mask(attention_mask, key.shape[1], batch)
         attention_mask = attention_mask.view(batch, attn.heads, -1, attention_mask.shape[-1])
     head_dim = key.shape[-1] // attn.heads
     query = query.view(batch, -1, attn.heads, head_dim).transpose(1, 2)  # (B, heads, N, d)
@@ -71,7 +84,7 @@ class SDPAProcessor:
                 f"{encoder_hidden_states.shape[1]} context tokens reached the non-mixing attention {self.where or '?'} "
                 f"(at most {self.text_tokens} text tokens allowed); APM image tokens must go through APMMixingProcessor"
             )
-        return _sdpa(attn, hidden_states, encoder_hidden_states, attention_mask)
+        return _sdpa(attn, hidden_states, encoder_hidden_states, attention_mask, owner=self)
 
 
 class APMMixingProcessor(nn.Module):
@@ -106,8 +119,8 @@ class APMMixingProcessor(nn.Module):
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **kwargs):
         # nn.Module.__call__ would run forward(); the Attention layer calls processor(attn, ...).
-        context = None if encoder_hidden_states is None else self.mix(encoder_hidden_states)
-        return _sdpa(attn, hidden_states, context, attention_mask)
+        # The mixing runs inside the memoised key/value computation: once per chunk, not once per step.
+        return _sdpa(attn, hidden_states, encoder_hidden_states, attention_mask, owner=self, prepare=self.mix)
 
 
 def spatial_cross_attentions(unet) -> list[tuple[str, object]]:

@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from studio.generate.step_cache import memo
 from studio.generate.unet_parts import down_path, input_features, time_and_context
 
 # The real UNet's frame-encoder widths (SPEC): conv_in 3->32, stages 32->96->256->512, out 512->320.
@@ -99,8 +100,10 @@ class CAMEncoder(nn.Module):
         batch, _, num_frames = sample.shape[:3]
         emb, context = time_and_context(self, sample, timestep, text_states)  # (B*Fc, E), (B*Fc, T, D)
         hidden = input_features(self, sample)  # (B*Fc, C0, h, w)
-        pixels = frames.reshape(batch * num_frames, *frames.shape[2:])  # (B*Fc, 3, H, W)
-        hidden = hidden + self.controlnet_cond_embedding(pixels)  # the condition enters here (SPEC)
+        # The conditioning frames are the same at every step: encoded once per chunk.
+        features = memo(self.controlnet_cond_embedding, (frames,), lambda: self.controlnet_cond_embedding(
+            frames.reshape(batch * num_frames, *frames.shape[2:])))  # (B*Fc, 3, H, W) -> (B*Fc, C0, h, w)
+        hidden = hidden + features  # the condition enters here (SPEC)
         hidden, skips = down_path(self, hidden, emb, context, num_frames)
         hidden = self.mid_block(hidden, emb, encoder_hidden_states=context, num_frames=num_frames)
         return skips, hidden

@@ -16,6 +16,8 @@ from torch import nn
 from studio.generate.apm import Resampler, build_resampler
 from studio.generate.attention import install_apm_processors, install_plain_processors
 from studio.generate.cam import CAM, build_cam
+from studio.generate.step_cache import memo
+from studio.generate.timing import timed
 from studio.generate.unet_parts import down_path, input_features, time_and_context
 
 
@@ -51,9 +53,11 @@ class StreamingModel(nn.Module):
         cam_skips = cam_mid = None
         if cond_frames is not None:
             num_cond = cond_frames.shape[1]
-            # The CAM's input sample is the first Fc frames of the current noisy latent (SPEC).
-            cam_skips, cam_mid = self.cam.encoder(sample[:, :, :num_cond], timestep, text_states, cond_frames)
-        context = text_states if image_tokens is None else torch.cat([text_states, image_tokens], dim=1)  # (B, T+k, D)
+            with timed("cam"):
+                # The CAM's input sample is the first Fc frames of the current noisy latent (SPEC).
+                cam_skips, cam_mid = self.cam.encoder(sample[:, :, :num_cond], timestep, text_states, cond_frames)
+        context = text_states if image_tokens is None else memo(
+            self, (text_states, image_tokens), lambda: torch.cat([text_states, image_tokens], dim=1))  # (B, T+k, D)
 
         # 1. time and text, per frame
         emb, context = time_and_context(unet, sample, timestep, context)  # (B*F, E), (B*F, T(+k), D)

@@ -12,7 +12,9 @@
 
 Performance: classifier-free guidance is one batched forward (CAM included); timesteps are moved to
 the device once, so the step loop has no host syncs; the dtype comes from the preset; VAE decoding
-is sliced by frames.
+is sliced by frames. With `streaming.reuse_chunk_work` (step_cache.py) what is the same at every step
+(per-frame context, APM mixing, cross-attention keys and values, the CAM's frame encoding) is done
+once per chunk, and only the frames the chunk keeps are decoded.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
+from studio.generate.step_cache import reuse_across_steps
 from studio.generate.timing import timed
 
 logger = logging.getLogger(__name__)
@@ -169,19 +172,22 @@ class StreamingPipeline:
             timesteps_device = scheduler.timesteps.to(self.device)  # one copy, no per-step host->device sync
             step_kwargs = self._step_kwargs(scheduler, generator)
             onto_device(self.preset, self.model)
-            # 3. Denoising loop.
-            for i, t in enumerate(scheduler.timesteps):
-                if stop is not None and stop.is_set():
-                    raise StoppedError("stopped between denoising steps; finished chunks are kept")
-                model_in = scheduler.scale_model_input(torch.cat([latents, latents]), t)  # (2, C, F, h, w)
-                with timed("unet"):
-                    uncond, cond_pred = self._predict(model_in, timesteps_device[i], text, image_tokens, cond)
-                noise = uncond + guidance * (cond_pred - uncond)  # (1, C, F, h, w)
-                latents = scheduler.step(noise, t, latents, **step_kwargs).prev_sample
-            # 4. Decode and keep the new frames.
+            # 3. Denoising loop; what depends on the conditioning alone is computed at the first step.
+            with reuse_across_steps(s.reuse_chunk_work):
+                for i, t in enumerate(scheduler.timesteps):
+                    if stop is not None and stop.is_set():
+                        raise StoppedError("stopped between denoising steps; finished chunks are kept")
+                    model_in = scheduler.scale_model_input(torch.cat([latents, latents]), t)  # (2, C, F, h, w)
+                    with timed("unet"):
+                        uncond, cond_pred = self._predict(model_in, timesteps_device[i], text, image_tokens, cond)
+                    noise = uncond + guidance * (cond_pred - uncond)  # (1, C, F, h, w)
+                    latents = scheduler.step(noise, t, latents, **step_kwargs).prev_sample
+            # 4. Decode the new frames (the VAE decodes frame by frame, so dropping the context first is exact).
+            drop = 0 if keep_context else s.context_frames
             with timed("vae"):
-                frames = self.decode(latents)  # (F, H, W, 3) uint8
-        return frames if keep_context else frames[s.context_frames:]
+                if s.reuse_chunk_work:
+                    return self.decode(latents[:, :, drop:])  # (F - drop, H, W, 3) uint8
+                return self.decode(latents)[drop:]
 
     def _predict(self, model_in, timestep, text, image_tokens, cond):
         """Noise predictions (unconditional, conditional): one batch-2 forward, or two forwards when
@@ -205,9 +211,11 @@ class StreamingPipeline:
         from studio.models.cache import cached
 
         # Shapes are fixed per preset, so one static graph; CUDA graphs remove the per-kernel launch cost.
-        return cached(self.preset, "streaming_model_compiled",
-                      lambda: torch.compile(self.model, mode="reduce-overhead" if self.device.type == "cuda" else "default",
-                                            dynamic=False))
+        s = self.preset.streaming
+        return cached(self.preset, f"streaming_model_compiled_{s.compile_backend}",
+                      lambda: torch.compile(self.model, backend=s.compile_backend, dynamic=False,
+                                            mode=("reduce-overhead" if self.device.type == "cuda" else "default")
+                                            if s.compile_backend == "inductor" else None))
 
     def _step_kwargs(self, scheduler, generator) -> dict:
         """eta for DDIM (official: 1.0); a device generator where the scheduler draws noise."""

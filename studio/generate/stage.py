@@ -25,6 +25,7 @@ import numpy as np
 
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
+from studio.generate.timing import timed
 from studio.media.video import check_frames, chunk_shape, concat_mp4, load_frames, save_frames, write_mp4
 from studio.project.model import (MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project,
                                   scene_ids_to_make)
@@ -81,7 +82,8 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
         seed = previous.seed if previous is not None else scene.chunk_seed(index)
         prompt = previous.prompt if previous is not None and previous.prompt else scene.prompt_for_chunk(index)
         try:
-            event = maker.make(index, seed, prompt, stop)
+            with timed("files"):  # less the parts nested in it: the memory read from disk, the chunk's files written
+                event = maker.make(index, seed, prompt, stop)
         except StoppedError:
             logger.info("scene %s: stopped during chunk %d; %d chunks kept", scene.id, index, index)
             return
@@ -145,7 +147,8 @@ class _ChunkMaker:
         # 1. The memory: the previous frames (CAM) and the anchor (APM), both from disk.
         context, anchor = self._context(index), self._anchor(index)
         # 2. The chunk.
-        frames = make_chunk_frames(self.preset, self.project, self.scene, index, context, anchor, seed, prompt, stop)
+        with timed("scheduler"):  # less the model parts nested in it: scheduler steps, noise, conversions
+            frames = make_chunk_frames(self.preset, self.project, self.scene, index, context, anchor, seed, prompt, stop)
         expected = s.frames_per_chunk if index == 0 else s.frames_per_chunk - s.context_frames
         check_frames(frames, f"chunk {index}")
         if frames.shape != (expected, *self.size, 3):
@@ -252,9 +255,9 @@ def make_chunk_frames(preset: Preset, project: Project, scene: Scene, index: int
         if stop is not None and stop.is_set():
             raise StoppedError("stopped; finished chunks are kept")
         return render_chunk(preset, project.script, scene, index, context, anchor, seed, prompt)
-    from studio.generate.sampler import StreamingPipeline
+    from studio.generate.gpu_chunk import make_streaming_chunk  # one GPU call per chunk on ZeroGPU
 
-    return StreamingPipeline(preset).make_chunk(prompt, context, anchor, seed, stop=stop, keep_context=index == 0)
+    return make_streaming_chunk(preset, prompt, context, anchor, seed, stop, keep_context=index == 0)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -3,7 +3,7 @@
     timer = PartTimer(cuda=True)
     with timing_parts(timer):
         for event in generate_scene(...): ...
-    timer.seconds   # {"text": ..., "apm": ..., "unet": ..., "vae": ...}
+    timer.seconds   # {"text": ..., "apm": ..., "cam": ..., "unet": ..., "vae": ..., "files": ...}
 
 The sampler wraps each part in `timed("unet")`; with no timer open that is a no-op, so the loop pays
 nothing when nobody measures. A context variable, not a global: two sessions never share a timer.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import sys
 import time
 from collections import defaultdict
 from typing import Iterator
@@ -26,6 +27,7 @@ class PartTimer:
     def __init__(self, cuda: bool = False):
         self.cuda = cuda
         self.seconds: dict[str, float] = defaultdict(float)
+        self.inner: list[float] = []  # one entry per open part
 
     def sync(self) -> None:
         if self.cuda:
@@ -49,14 +51,21 @@ def timing_parts(timer: PartTimer) -> Iterator[PartTimer]:
 
 @contextlib.contextmanager
 def timed(part: str) -> Iterator[None]:
-    timer = _timer.get()
+    """Add this block's wall time to `part`; a part timed inside another (cam inside unet) is taken
+    out of the outer one, so the parts add up to the wall time."""
+    torch = sys.modules.get("torch")
+    timer = None if torch is not None and torch.compiler.is_compiling() else _timer.get()  # nothing to time in a graph
     if timer is None:
         yield
         return
     timer.sync()
     started = time.perf_counter()
+    timer.inner.append(0.0)  # seconds of the parts nested in this one
     try:
         yield
     finally:
         timer.sync()
-        timer.seconds[part] += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        timer.seconds[part] += elapsed - timer.inner.pop()
+        if timer.inner:
+            timer.inner[-1] += elapsed

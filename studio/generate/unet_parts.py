@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from studio.generate.step_cache import memo
+
 
 def time_and_context(module, sample: torch.Tensor, timestep: torch.Tensor, context: torch.Tensor):
     """Time embedding and text context, repeated per frame: ((B*F, E), (B*F, T, D))."""
@@ -16,7 +18,8 @@ def time_and_context(module, sample: torch.Tensor, timestep: torch.Tensor, conte
     timesteps = timestep.reshape(-1).expand(batch)
     emb = module.time_embedding(module.time_proj(timesteps).to(dtype=sample.dtype))  # (B, E)
     emb = emb.repeat_interleave(num_frames, dim=0)  # (B*F, E)
-    context = context.repeat_interleave(num_frames, dim=0)  # (B*F, T, D)
+    # Same object at every step of a chunk, so the attentions' memoised keys and values match it.
+    context = memo(module, (context, num_frames), lambda: context.repeat_interleave(num_frames, dim=0))  # (B*F, T, D)
     return emb, context
 
 

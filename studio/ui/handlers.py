@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 # ZeroGPU budget of each GPU entry point, in seconds (ignored off Spaces).
-GPU_SECONDS = {"plan": 60, "references": 120, "generate": 300, "regenerate_chunk": 90, "refine": 300, "export": 120}
+# generate and regenerate_chunk are absent: the stage asks for the GPU once per chunk
+# (studio.generate.gpu_chunk), and a call wrapped around the whole handler would swallow those calls.
+GPU_SECONDS = {"plan": 60, "references": 120, "refine": 300, "export": 120}
 
 
 def _session_hash(request: gr.Request | None) -> str | None:

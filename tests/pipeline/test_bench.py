@@ -31,6 +31,13 @@ def test_report_has_every_field_the_issue_asks_for(small):
     assert baseline["speedup"] == pytest.approx(baseline["seconds_per_chunk"] / baseline["optimised_seconds_per_chunk"],
                                                 rel=0.05)
     assert "baseline (fp32, eager, unbatched guidance)" in format_bench(report)
+    # The chunk's time by part, before and after the step-invariant work is done once per chunk.
+    reused = report["reused_work"]
+    for label in ("before", "after"):
+        assert {"text", "apm", "cam", "unet", "vae", "scheduler", "files"} <= set(reused[label])
+        assert all(seconds >= 0 for part, seconds in reused[label].items() if part != "other")
+    assert sum(reused["before"].values()) == pytest.approx(reused["seconds_per_chunk_before"], abs=1e-3)
+    assert "step-invariant work once per chunk" in format_bench(report)
 
 
 def test_flop_count_grows_linearly_with_steps(small):
