@@ -13,10 +13,10 @@ its recorded seed it comes out bit-identical.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import time
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -27,8 +27,7 @@ from studio.config import Preset
 from studio.errors import StoppedError, StudioError
 from studio.generate.timing import timed
 from studio.media.video import check_frames, chunk_shape, concat_mp4, load_frames, save_frames, write_mp4
-from studio.project.model import (MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project,
-                                  scene_ids_to_make)
+from studio.project.model import MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
 from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
 
 logger = logging.getLogger(__name__)
