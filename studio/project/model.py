@@ -99,6 +99,7 @@ class Scene:
     chunks: list[Chunk] = field(default_factory=list)
     draft: str | None = None
     refined: str | None = None
+    refined_outdated: bool = False  # the chunks changed after the refined video was made from them
 
     def prompt_for_chunk(self, index: int) -> str:
         """The generation prompt of chunk `index`: its own prompt or the event, plus the camera phrase."""
@@ -265,6 +266,7 @@ def scene_from_dict(data: Any, where: str = "scene") -> Scene:
         chunks=chunks,
         draft=_relative_path(data, "draft", where),
         refined=_relative_path(data, "refined", where),
+        refined_outdated=_optional(data, "refined_outdated", bool, where, False),
     )
 
 

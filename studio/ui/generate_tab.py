@@ -49,8 +49,6 @@ def build(ui) -> None:
         h.regenerate_chunk, inputs=[ui.project_id, ui.gen_scene, ui.chunk_index, ui.chunk_seed, ui.chunk_prompt, ui.session],
         outputs=[ui.chunk_video, ui.timeline, ui.timeline_df, ui.draft_video, ui.gen_msg], api_name="regenerate_chunk",
         **ui.gpu)
-    for event in (ui.gen_event, ui.continue_event, ui.regen_event):
-        event.then(**ui.summary_refresh)
     ui.timeline_df.select(h.select_chunk, inputs=[ui.project_id, ui.gen_scene],
                           outputs=[ui.chunk_index, ui.chunk_seed, ui.chunk_prompt], api_visibility="private")
     ui.gen_scene.input(h.show_scene, inputs=[ui.project_id, ui.gen_scene],

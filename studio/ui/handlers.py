@@ -41,6 +41,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 GPU_SECONDS = {"plan": 60, "references": 120, "generate": 300, "regenerate_chunk": 90, "refine": 300, "export": 120}
 
 
+def _anchor_notes(project: Project, project_dir: Path, scene_ids: list[str]) -> dict[str, str]:
+    """Scene id -> which anchor its generation uses, said with every chunk (never a silent fallback)."""
+    from studio.project.staleness import anchor_note
+
+    return {scene_id: anchor_note(project, project_dir, project.script.scene(scene_id)) for scene_id in scene_ids}
+
+
 def _session_hash(request: gr.Request | None) -> str | None:
     return getattr(request, "session_hash", None)
 
@@ -192,7 +199,7 @@ class Handlers:
         from studio.references.stage import set_entity_status
 
         project_dir, _ = self._open(project_id, request)
-        project = set_entity_status(project_dir, entity_id, status)
+        project = self._remake_scene_images_if_cheap(project_dir, set_entity_status(project_dir, entity_id, status))
         return views.entity_cards(project, project_dir)
 
     @user_errors
@@ -201,8 +208,30 @@ class Handlers:
 
         project_dir, _ = self._open(project_id, request)
         path = check_upload(upload, IMAGE_SUFFIXES, "image")
-        project = upload_entity_image(project_dir, entity_id, path)
+        project = self._remake_scene_images_if_cheap(project_dir, upload_entity_image(project_dir, entity_id, path))
         return views.entity_cards(project, project_dir)
+
+    def _remake_scene_images_if_cheap(self, project_dir: Path, project: Project) -> Project:
+        """The animatic draws a scene image in milliseconds: remake the ones a reference change cleared at once."""
+        from studio.project.staleness import scenes_needing_images
+        from studio.references.stage import make_references
+
+        if self.preset.models.backend != "animatic" or not scenes_needing_images(project, project_dir):
+            return project
+        return make_references(project_dir, self.preset, scenes_only=True)
+
+    @user_errors
+    def remake_scene_images(self, project_id: str, session: SessionState, request: gr.Request, progress=gr.Progress()):
+        """Make the scene images a reference change made outdated (their scenes' chunks become stale)."""
+        from studio.project.staleness import scenes_needing_images
+        from studio.references.stage import make_references
+
+        project_dir, project = self._open(project_id, request, session)
+        outdated = scenes_needing_images(project, project_dir)
+        if not outdated:
+            return "Every scene image is up to date."
+        make_references(project_dir, self.preset, scenes_only=True, progress=progress_adapter(progress))
+        return f"Remade the scene images of {', '.join(outdated)}; generate those scenes again."
 
     # ------------------------------------------------------------------ 3. shoot
 
@@ -231,20 +260,22 @@ class Handlers:
         made = 0
         progress(0.0, desc="starting")
         shown = scene_ids[0]
+        anchors = _anchor_notes(project, project_dir, scene_ids)
         for event in generate_project(project_dir, self.preset, scene_id=scene_id or None, num_chunks=count, stop=stop):
             made, shown = made + 1, event.scene_id
             progress(min(made / max(planned, 1), 1.0), desc=f"{shown}: chunk {event.index} done")
             timeline, rows, _ = self._scene_view(project_dir, load_project(project_dir), shown)
             yield (str(event.preview_path), timeline, rows, gr.skip(),
-                   f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s)")
+                   f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s; "
+                   f"{anchors[shown]})")
         project = load_project(project_dir)
         timeline, rows, draft = self._scene_view(project_dir, project, shown)
         if stop is not None and stop.is_set():
-            message = f"Stopped after {made} new chunks; finished chunks are kept. Press Continue to resume."
+            message = f"Stopped after {made} chunks; they are kept. Press Continue to resume."
         elif made == 0:
             message = "Every chunk is already ready. Select a chunk to regenerate it, or raise the number of chunks."
         else:
-            message = f"Done: {made} new chunks."
+            message = f"Done: {made} new chunks ({anchors[shown]})."
         yield gr.skip(), timeline, rows, draft, message
 
     def stop(self, session: SessionState):
@@ -360,6 +391,8 @@ class Handlers:
                      and value.lower().endswith((".png", ".jpg")) and Path(value).is_file()]
         files = [str(p) for p in (result.scene_files or [])]
         message = f"{result.num_frames} frames, {result.seconds:.1f} s."
+        if result.warnings:
+            message = "⚠ Exported although stale:\n" + "\n".join(f"- {line}" for line in result.warnings) + f"\n\n{message}"
         return (str(result.video), files, str(result.archive) if result.archive else None,
                 f"{message}\n\n```\n{report_text}\n```" if report_text else message, plots)
 

@@ -49,8 +49,8 @@ def build(ui) -> None:
         h.plan, inputs=[ui.prompt, ui.planner, ui.num_scenes, ui.session],
         outputs=[ui.project_id, ui.scenes_df, ui.entities_df, ui.script_msg], api_name="plan", **ui.gpu)
     edit_inputs = [ui.project_id, ui.prompt, ui.scenes_df, ui.entities_df]
-    ui.apply_btn.click(h.apply_script, inputs=edit_inputs, outputs=[ui.scenes_df, ui.entities_df, ui.script_msg],
-                       api_name="apply_script").success(**ui.summary_refresh)
+    ui.edit_events = [ui.apply_btn.click(h.apply_script, inputs=edit_inputs,
+                                         outputs=[ui.scenes_df, ui.entities_df, ui.script_msg], api_name="apply_script")]
     ui.add_scene_btn.click(h.add_scene, inputs=[ui.scenes_df], outputs=[ui.scenes_df, ui.script_msg],
                            api_visibility="private")
     ui.remove_scene_btn.click(h.remove_scene, inputs=[ui.scenes_df, ui.remove_row], outputs=[ui.scenes_df, ui.script_msg],
@@ -59,8 +59,8 @@ def build(ui) -> None:
     ui.scenes_df.select(pick_row, inputs=None, outputs=[ui.remove_row], api_visibility="private", queue=False)
     # Every cell edit is checked (and saved when valid) at once: a bad cell is named inline, nothing is lost.
     for table in (ui.scenes_df, ui.entities_df):
-        table.input(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg], api_visibility="private",
-                    trigger_mode="always_last").then(**ui.summary_refresh)
+        ui.edit_events.append(table.input(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg],
+                                          api_visibility="private", trigger_mode="always_last"))
 
 
 def pick_row(evt: gr.SelectData):

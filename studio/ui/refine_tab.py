@@ -33,6 +33,5 @@ def build(ui) -> None:
     ui.refine_event = ui.refine_btn.click(
         h.refine, inputs=[ui.project_id, ui.refine_scene, ui.refine_mode, ui.refine_strength, ui.refine_seed, ui.session],
         outputs=[ui.before_video, ui.after_video, ui.xt_slice, ui.refine_msg], api_name="refine", **ui.gpu)
-    ui.refine_event.then(**ui.summary_refresh)
     ui.refine_scene.input(h.show_refine, inputs=[ui.project_id, ui.refine_scene],
                           outputs=[ui.before_video, ui.after_video], api_visibility="private")
