@@ -171,6 +171,13 @@ def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
         try:
             return loader()
         except (OSError, ValueError, ImportError) as error:
+            from studio.offline import is_offline
+
+            if is_offline():  # no retries, no download: say so, without advice that points back here
+                raise ModelUnavailableError(
+                    f"{model_id!r} is not in the Hugging Face cache and the Hub is switched off (offline); "
+                    "download it once with network to use it"
+                ) from None
             raise ModelUnavailableError(
                 f"could not load {model_id!r} for preset {preset.name!r} ({first_line(error, 200)}); "
                 "check the network or the Hugging Face cache, or use --preset animatic (offline) or --preset tiny"

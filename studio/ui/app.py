@@ -35,6 +35,9 @@ def header_html(preset: Preset, reason: str = "") -> str:
 
 def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset_reason: str = "") -> gr.Blocks:
     """The Gradio Blocks of the studio for one preset; launch it with `launch_options(demo)`."""
+    from studio.offline import go_offline
+
+    go_offline(preset)  # the planners that need the network are not offered then (plan_tab.py)
     workspace = Workspace(projects_root)
     removed = workspace.cleanup_stale_sessions()
     if removed:

@@ -33,8 +33,9 @@ def build(ui) -> None:
         with gr.Column(scale=2, elem_classes=["regen-form"]):
             with gr.Row():
                 ui.chunk_index = gr.Number(label="Chunk", value=0, precision=0, minimum=0)
+                # The animatic draws a chunk from the scene alone: a seed would change nothing there.
                 ui.chunk_seed = gr.Number(label="New seed", value=-1, precision=0, minimum=-1,
-                                          info="-1: the recorded one")
+                                          info="-1: the recorded one", visible=ui.preset.models.backend != "animatic")
             ui.chunk_prompt = gr.Textbox(label="Prompt for this chunk", lines=2, max_length=2000,
                                          placeholder="empty: the scene's prompt")
             ui.regen_btn = gr.Button("Regenerate chunk", variant="primary", elem_id="regen-btn")

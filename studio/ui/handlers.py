@@ -116,6 +116,10 @@ class Handlers:
             raise ValidationError("the prompt is empty: describe the video you want in a sentence or two")
         if planner and planner not in PLANNERS:
             raise ValidationError(f"planner {planner!r} must be one of {', '.join(PLANNERS)}")
+        from studio.offline import planner_unavailable
+
+        if planner and planner_unavailable(self.preset, planner):
+            raise ValidationError(f"{planner_unavailable(self.preset, planner)}: pick the rules planner")
         scenes = parse_count(num_scenes, "number of scenes", 0, MAX_SCENES) or None
         if session is not None:
             session.session_hash = request.session_hash
@@ -271,7 +275,8 @@ class Handlers:
         project = load_project(project_dir)
         timeline, rows, draft = self._scene_view(project_dir, project, shown)
         if stop is not None and stop.is_set():
-            message = f"Stopped after {made} chunks; they are kept. Press Continue to resume."
+            kept = "1 chunk; it is kept" if made == 1 else f"{made} chunks; they are kept"
+            message = f"Stopped after {kept}. Press Continue to resume."
         elif made == 0:
             message = "Every chunk is already ready. Select a chunk to regenerate it, or raise the number of chunks."
         else:

@@ -25,8 +25,9 @@ def build(ui) -> None:
             if ui.examples:
                 gr.Examples(examples=[[e] for e in ui.examples], inputs=[ui.prompt], label="Examples")
         with gr.Column(scale=1, min_width=220):
-            ui.planner = gr.Radio(list(PLANNERS), value=ui.preset.planning.planner, label="Planner",
-                                  info="rules: offline · local: a small LLM · remote: an endpoint")
+            runnable, info = planner_choices(ui.preset)
+            ui.planner = gr.Radio(runnable, value=ui.preset.planning.planner if ui.preset.planning.planner in runnable
+                                  else runnable[0], label="Planner", info=info, elem_id="planner")
             ui.num_scenes = gr.Number(label="Scenes", value=0, precision=0, minimum=0, maximum=24,
                                       info="0: one per event in the prompt")
             ui.plan_btn = gr.Button("Plan", variant="primary", elem_id="plan-btn")
@@ -61,6 +62,17 @@ def build(ui) -> None:
     for table in (ui.scenes_df, ui.entities_df):
         ui.edit_events.append(table.input(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg],
                                           api_visibility="private", trigger_mode="always_last"))
+
+
+def planner_choices(preset) -> tuple[list[str], str]:
+    """The planners this preset can run, and a line saying what each does and why the others are not offered."""
+    from studio.offline import planner_unavailable
+
+    what = {"rules": "rules: offline", "local": "local: a small LLM", "remote": "remote: an endpoint"}
+    runnable = [p for p in PLANNERS if not planner_unavailable(preset, p)]
+    missing = [planner_unavailable(preset, p) for p in PLANNERS if p not in runnable]
+    info = " · ".join(what.get(p, p) for p in runnable)
+    return runnable, info + ("" if not missing else " (not offered: " + "; ".join(missing) + ")")
 
 
 def pick_row(evt: gr.SelectData):
