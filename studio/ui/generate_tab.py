@@ -11,7 +11,7 @@ def build(ui) -> None:
     with gr.Row(equal_height=False):
         ui.gen_scene = gr.Dropdown(choices=[], label="Scene", allow_custom_value=True, scale=3, elem_id="gen-scene")
         ui.gen_chunks = gr.Number(label="Chunks", value=0, precision=0, minimum=0, scale=1,
-                                  info="0: the script's count")
+                                  info="0: the script's count", elem_id="gen-chunks")
         with gr.Column(scale=2, elem_classes=["action-buttons"]):
             ui.gen_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn")
             with gr.Row():

@@ -35,7 +35,7 @@ def build(ui) -> None:
 
     gr.Markdown("#### Scene images", elem_classes=["section-title"])
     ui.scene_gallery = gr.Gallery(label="Scene images", columns=4, height=300, object_fit="contain",
-                                  show_label=False, allow_preview=True)
+                                  show_label=False, allow_preview=True, elem_id="scene-gallery")
     with gr.Row(equal_height=True):
         ui.scene_images_msg = gr.Markdown(elem_classes=["inline-message"], elem_id="scene-images-msg")
         ui.remake_btn = gr.Button("Remake scene images", size="sm", scale=0, min_width=180, elem_id="remake-btn")
