@@ -102,14 +102,17 @@ class Scene:
     refined_outdated: bool = False  # the chunks changed after the refined video was made from them
 
     def prompt_for_chunk(self, index: int) -> str:
-        """The generation prompt of chunk `index`: its own prompt or the event, plus the camera phrase."""
+        """The generation prompt of chunk `index`: the camera phrase, then its own prompt or the event, then the background.
+
+        The camera phrase comes first: CLIP keeps 77 tokens and cuts the end, so a long scene text is
+        shortened and the move survives.
+        """
         text = self.event
         if index < len(self.chunk_prompts) and self.chunk_prompts[index].strip():
             text = self.chunk_prompts[index].strip()
-        parts = [text]
+        parts = [CAMERA_MOVES.get(self.camera, ""), text]
         if self.background and self.background.lower() not in text.lower():
             parts.append(self.background)
-        parts.append(CAMERA_MOVES.get(self.camera, ""))
         return ", ".join(p for p in parts if p)
 
     def chunk_seed(self, index: int) -> int:
