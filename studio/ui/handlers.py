@@ -20,7 +20,7 @@ from studio.config import PLANNERS, REFINE_MODES, Preset
 from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
 from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
-from studio.ui import views
+from studio.ui import metrics_view, views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
     MAX_UPLOAD_BYTES,
     _rows,
@@ -383,23 +383,29 @@ class Handlers:
         exports.mkdir(parents=True, exist_ok=True)
         progress(0.1, desc="assembling the final video")
         result = export_project(project_dir, self.preset, archive=exports / f"{project.id}.zip")
-        report_text, plots = "", []
+        plots = []
+        metrics_dir = self.metrics_dir(project_id, request)
+        (metrics_dir / metrics_view.REPORT_FILE).unlink(missing_ok=True)  # never the table of an older export
         if with_metrics:
-            from studio.metrics import evaluate_video, format_report
+            from studio.metrics import evaluate_video
 
             progress(0.6, desc="measuring the video")
             report = evaluate_video(result.video, prompt=project.script.prompt, preset=self.preset,
-                                    plots_dir=exports / f"{project.id}-metrics")
-            # Server paths mean nothing in the page (and say more than they should): show project-relative ones.
-            report_text = format_report(report).replace(str(project_dir), project.id).replace(str(exports), "exports")
+                                    plots_dir=metrics_dir)
+            metrics_view.save_report(report, metrics_dir)  # the Export tab's table and plot are drawn from it
             plots = [value for value in _walk_values(report) if isinstance(value, str)
                      and value.lower().endswith((".png", ".jpg")) and Path(value).is_file()]
         files = [str(p) for p in (result.scene_files or [])]
         message = f"{result.num_frames} frames, {result.seconds:.1f} s."
         if result.warnings:
             message = "⚠ Exported although stale:\n" + "\n".join(f"- {line}" for line in result.warnings) + f"\n\n{message}"
-        return (str(result.video), files, str(result.archive) if result.archive else None,
-                f"{message}\n\n```\n{report_text}\n```" if report_text else message, plots)
+        if with_metrics:
+            message += " Measured: the table and the plot below."
+        return str(result.video), files, str(result.archive) if result.archive else None, message, plots
+
+    def metrics_dir(self, project_id: str, request: gr.Request) -> Path:
+        """Where the last export of `project_id` in this session keeps its metrics (report.json, plots)."""
+        return self.workspace.session_dir(_session_hash(request)) / "exports" / f"{(project_id or '').strip()}-metrics"
 
     # ------------------------------------------------------------------ refresh (after plan / open / save)
 

@@ -78,6 +78,21 @@ class TabRenderer:
         return views.existing(project_dir, scene.draft), views.existing(project_dir, scene.refined)
 
 
+    def metrics(self, project_id: str, request: gr.Request):
+        """The Export tab's metrics table and per-chunk plot, from the report the last export saved."""
+        from studio.ui import metrics_view
+
+        project_dir, project = self._load(project_id, request)
+        report = None if project is None else metrics_view.load_report(self.handlers.metrics_dir(project.id, request))
+        if report is None:
+            return gr.update(value=[], visible=False), gr.update(value=None, visible=False)
+        import pandas as pd
+
+        points = pd.DataFrame(metrics_view.per_chunk_points(report), columns=["chunk", "score", "value"])
+        return (gr.update(value=metrics_view.metrics_rows(report), visible=True),
+                gr.update(value=points, visible=not points.empty))
+
+
 def clear_chunk_form():
     """Another scene was picked: the regenerate form must not keep the previous scene's chunk."""
     return 0, -1, ""
@@ -108,6 +123,7 @@ def wire(ui) -> None:
              outputs=[ui.timeline, ui.timeline_df, ui.draft_video], **private),
         dict(fn=r.refine_view, inputs=[ui.project_id, ui.refine_scene],
              outputs=[ui.before_video, ui.after_video], **private),
+        dict(fn=r.metrics, inputs=[ui.project_id], outputs=[ui.metrics_table, ui.metrics_plot], **private),
     ]
     # Events whose own outputs already hold the tables (or whose table is under the user's cursor).
     for event in ui.edit_events + [ui.plan_event]:

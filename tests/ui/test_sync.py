@@ -110,3 +110,18 @@ def test_without_a_project_the_redraw_leaves_the_page_alone(studio):
     _, renderer, request, *_ = studio
     assert all(value is not None and not isinstance(value, str) for value in renderer.tabs("", "", "", "", request))
     assert renderer.generate_view("", "", request) == renderer.generate_view("no-such", "", request)
+
+
+def test_the_metrics_are_a_table_and_a_plot_drawn_from_the_last_export(studio):
+    handlers, renderer, request, project_id, *_ = studio
+    list(handlers.generate(project_id, "scene-1", 3, SessionState(), request))
+    assert renderer.metrics(project_id, request)[0]["visible"] is False  # nothing measured yet
+    message = handlers.export(project_id, True, request)[3]
+    assert "```" not in message  # no wall of monospace text
+    table, plot = renderer.metrics(project_id, request)
+    rows = {row[0]: row for row in table["value"]}
+    assert {"SCuts", "MAWE", "seam score", "CLIP score"} <= set(rows) and table["visible"]
+    assert rows["frames"][1].startswith("32 at")  # 16 + 8 + 8 frames
+    assert set(plot["value"]["score"]) == {"motion (px/frame)", "consistency (dB)"} and plot["visible"]
+    handlers.export(project_id, False, request)  # an export without metrics drops the older table
+    assert renderer.metrics(project_id, request)[0]["visible"] is False

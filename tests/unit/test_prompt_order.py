@@ -30,6 +30,11 @@ def test_the_camera_phrase_survives_the_77_token_cut(caplog):
 def test_library_notices_are_quiet_unless_verbose(monkeypatch):
     from studio.logs import quiet_libraries
 
+    import warnings
+
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))  # the filters it adds go with the test
+    for name in ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY", "HF_HUB_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        monkeypatch.delenv(name, raising=False)
     for name in ("transformers", "diffusers"):
         monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
     quiet_libraries()
