@@ -166,7 +166,7 @@ class Handlers:
                       n_chunks=self.preset.planning.default_chunks)
         new_rows, _ = script_to_rows(Script(prompt="", scenes=[scene], entities=[]))
         new_rows[0][0] = ""  # Apply gives the new scene a unique id
-        return rows + new_rows, f"Added scene {number}: fill in its cells, then press Apply."
+        return rows + new_rows, f"Added scene {number}: fill in its cells (each edit is saved)."
 
     def remove_scene(self, scene_rows: Any, row_number: Any):
         """Remove scene row `row_number` (1-based; empty = the last one)."""
@@ -178,7 +178,7 @@ class Handlers:
         except ValidationError as error:
             return gr.skip(), f"⚠ {one_line(error)}"
         del rows[index]
-        return rows, f"Removed scene row {index + 1}; press Apply to save."
+        return rows, f"Removed scene row {index + 1}."
 
     # ------------------------------------------------------------------ 2. cast
 
