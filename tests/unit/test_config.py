@@ -54,5 +54,6 @@ def test_preset_by_path_and_missing_preset(tmp_path):
     preset = load_preset(str(path))
     assert preset.streaming.steps == 4 and preset.streaming.guidance == 7.5
     assert preset_reference(preset) == str(path.resolve())
-    with pytest.raises(StudioError, match="not found: use one of"):
+    with pytest.raises(StudioError, match="not found: use one of") as error:
         load_preset("nope")
+    assert "animatic" in str(error.value) and "bench-" not in str(error.value)  # bench presets are for `bench`
