@@ -42,7 +42,7 @@ class TabRenderer:
         """The prompt and the script tables."""
         from studio.plan.tables import script_to_rows
 
-        project_dir, project = self._load(project_id, request)
+        _, project = self._load(project_id, request)
         if project is None:
             return gr.skip(), gr.skip(), gr.skip()
         scene_rows, entity_rows = script_to_rows(project.script)
@@ -82,7 +82,7 @@ class TabRenderer:
         """The Export tab's metrics table and per-chunk plot, from the report the last export saved."""
         from studio.ui import metrics_view
 
-        project_dir, project = self._load(project_id, request)
+        _, project = self._load(project_id, request)
         report = None if project is None else metrics_view.load_report(self.handlers.metrics_dir(project.id, request))
         if report is None:
             return gr.update(value=[], visible=False), gr.update(value=None, visible=False)

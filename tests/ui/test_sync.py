@@ -88,7 +88,7 @@ def test_approving_on_the_animatic_remakes_the_scene_images_at_once(studio):
 def test_export_after_an_edit_warns_and_names_the_stale_scene(studio):
     from studio.plan.tables import SCENE_COLUMNS
 
-    handlers, renderer, request, project_id, scene_rows, entity_rows = studio
+    handlers, _, request, project_id, scene_rows, entity_rows = studio
     list(handlers.generate(project_id, "", 2, SessionState(), request))
     scene_rows, entity_rows = _rows_on_disk(handlers, project_id)
     scene_rows[1][SCENE_COLUMNS.index("event")] = "the owl flies away over the lake"

@@ -28,9 +28,9 @@ def test_the_camera_phrase_survives_the_77_token_cut(caplog):
 
 
 def test_library_notices_are_quiet_unless_verbose(monkeypatch):
-    from studio.logs import quiet_libraries
-
     import warnings
+
+    from studio.logs import quiet_libraries
 
     monkeypatch.setattr(warnings, "filters", list(warnings.filters))  # the filters it adds go with the test
     for name in ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY", "HF_HUB_VERBOSITY", "HF_HUB_DISABLE_PROGRESS_BARS"):
