@@ -171,9 +171,10 @@ def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
         try:
             return loader()
         except (OSError, ValueError, ImportError) as error:
-            from studio.offline import is_offline
+            from studio.offline import NETWORK_FREE_BACKENDS, is_offline
 
-            if is_offline():  # no retries, no download: say so, without advice that points back here
+            # An offline preset's hub model (the CLIP of the CLIP score): say so, without advice pointing back here.
+            if is_offline() and preset.name in NETWORK_FREE_BACKENDS:
                 raise ModelUnavailableError(
                     f"{model_id!r} is not in the Hugging Face cache and the Hub is switched off (offline); "
                     "download it once with network to use it"
