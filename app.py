@@ -59,13 +59,20 @@ def main(argv: list[str] | None = None) -> None:
     else:
         name, reason = default_preset()
     from studio.errors import StudioError
+    from studio.logs import quiet_libraries
 
     try:  # a bad preset or $STUDIO_QUEUE_SIZE is one line, not a traceback
         preset = load_preset(name)
         demo = queue(build_app(preset, projects_root=args.projects, preset_reason=reason))
     except StudioError as error:
         raise SystemExit(f"error: {error}") from None
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_options(demo))
+    quiet_libraries()
+    # quiet: gradio's own banner suggests `share=True in launch()`; here the flag is --share.
+    _, local_url, share_url = demo.launch(server_name=args.host, server_port=args.port, share=args.share, quiet=True,
+                                          prevent_thread_lock=True, **launch_options(demo))
+    print(f"StreamStudio ({preset.name} preset) on {local_url}")
+    print(f"public link: {share_url}" if share_url else "only this machine can reach it; add --share for a public link")
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -263,7 +263,8 @@ def load_preset(name_or_path: str | Path) -> Preset:
     if path.suffix not in (".yaml", ".yml"):
         path = PRESETS_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
-        raise StudioError(f"preset {str(name_or_path)!r} not found: use one of {', '.join(available_presets())} or a path to a .yaml file")
+        offered = [name for name in available_presets() if not name.startswith("bench-")]  # bench-*: `studio bench` only
+        raise StudioError(f"preset {str(name_or_path)!r} not found: use one of {', '.join(offered)} or a path to a .yaml file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -9,8 +9,8 @@ and nothing is patched at import.
 from __future__ import annotations
 
 import logging
-import os
 import math
+import os
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 if TYPE_CHECKING:

@@ -46,7 +46,9 @@ def caption_text(prompt: str, camera: str) -> str:
     """The caption: the chunk's prompt without the camera phrase the label already shows."""
     text = " ".join((prompt or "").split())
     phrase = CAMERA_MOVES.get(camera, "")
-    if phrase and text.lower().endswith(phrase):
+    if phrase and text.lower().startswith(phrase):
+        text = text[len(phrase):].lstrip(" ,;")
+    elif phrase and text.lower().endswith(phrase):  # chunks made before the camera phrase came first
         text = text[: -len(phrase)].rstrip(" ,;")
     return text
 

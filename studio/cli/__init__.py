@@ -39,6 +39,10 @@ def command_names() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        from studio.logs import quiet_libraries
+
+        quiet_libraries()
     try:
         return args.handler(args)
     except StudioError as error:

@@ -16,15 +16,22 @@ def add_preset_option(parser: argparse.ArgumentParser) -> None:
                         "default: the project's preset, else animatic")
 
 
-def resolve_preset(name: str | None, project_dir: Path | None = None):
-    """The preset named on the command line, else the project's own, else the offline animatic."""
+def resolve_preset(name: str | None, project_dir: Path | None = None, *, planner: str | None = None):
+    """The preset named on the command line, else the project's own, else the offline animatic.
+
+    A preset that needs no network switches the Hub off for the whole command (studio/offline.py).
+    """
     from studio.config import load_named_preset, load_preset
+    from studio.offline import go_offline
 
     if name is None and project_dir is not None and (Path(project_dir) / "project.json").is_file():
         from studio.project.model import load_project
 
-        return load_named_preset(load_project(project_dir).preset)  # a path is honoured from the command line only
-    return load_preset(name or "animatic")
+        preset = load_named_preset(load_project(project_dir).preset)  # a path is honoured from the command line only
+    else:
+        preset = load_preset(name or "animatic")
+    go_offline(preset, planner)
+    return preset
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from studio.cli.common import add_preset_option, resolve_preset
@@ -28,6 +29,8 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"wrote {result.video} ({result.num_frames} frames, {result.seconds:.1f} s)")
     if result.timeline:
         print(f"wrote {result.timeline}")
+    for line in result.warnings:
+        print(f"warning: exported although stale: {line}", file=sys.stderr)
     if result.archive:
         print(f"wrote {result.archive}")
     return 0

@@ -39,8 +39,16 @@ def run_generate(args: argparse.Namespace) -> int:
         generate_project = on_cluster(args.cluster, args.workers)
     elif args.workers is not None:
         raise StudioError("--workers needs --cluster (local, auto or ray://HOST:PORT)")
+    from studio.project.model import load_project
+    from studio.project.staleness import anchor_note
+
+    announced = set()
     with stop_on_ctrl_c() as stop:
         for event in generate_project(args.project, preset, scene_id=args.scene, num_chunks=args.chunks, stop=stop):
+            if event.scene_id not in announced:  # which anchor holds the scene: never a silent fallback
+                announced.add(event.scene_id)
+                project = load_project(args.project)
+                print(f"{event.scene_id}: {anchor_note(project, args.project, project.script.scene(event.scene_id))}")
             print(f"{event.scene_id} chunk {event.index}: {event.num_frames} frames in {event.seconds:.1f} s -> {event.preview_path}")
         if stop.is_set():
             print("stopped; finished chunks are kept (run generate again to resume)")

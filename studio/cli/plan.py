@@ -22,7 +22,7 @@ def register(commands) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     from studio.plan.stage import plan_project
 
-    preset = resolve_preset(args.preset)
+    preset = resolve_preset(args.preset, planner=args.planner)
     project = plan_project(args.project, args.prompt, preset, planner=args.planner, num_scenes=args.scenes)
     script = project.script
     print(f"wrote {args.project / 'project.json'}: {len(script.scenes)} scenes, {len(script.entities)} entities")

@@ -42,7 +42,7 @@ def register(commands) -> None:
 def run_all_stages(args: argparse.Namespace) -> int:
     from studio.run import run_all
 
-    preset = resolve_preset(args.preset)
+    preset = resolve_preset(args.preset, planner=args.planner)
     project_dir = args.project or args.output.with_suffix("").with_name(args.output.stem + "_project")
     with stop_on_ctrl_c() as stop:
         final = run_all(args.prompt, project_dir, preset, output=args.output, planner=args.planner,
@@ -56,6 +56,11 @@ def run_eval(args: argparse.Namespace) -> int:
     from studio.metrics import evaluate_video, format_report
 
     preset = resolve_preset(args.preset) if args.preset else None
+    if preset is None:  # the animatic's CLIP: offline like the animatic itself
+        from studio.config import load_preset
+        from studio.offline import go_offline
+
+        go_offline(load_preset("animatic"))
     report = evaluate_video(args.video, prompt=args.prompt, preset=preset, plots_dir=args.plots)
     print(json.dumps(report, indent=2, default=str) if args.json else format_report(report))
     return 0

@@ -41,6 +41,7 @@ class ExportResult:
     archive: Path | None = None
     scene_files: list[Path] = field(default_factory=list)
     timeline: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # what was exported although stale, one line each
 
 
 @dataclass
@@ -91,7 +92,7 @@ def scene_source(project_dir: Path, scene) -> SceneSource | None:
     from studio.project.paths import ProjectPaths
 
     paths = ProjectPaths(project_dir)
-    if scene.refined:
+    if scene.refined and not scene.refined_outdated:  # a refined video older than the chunks is never preferred
         refined = paths.absolute(scene.refined)
         if refined.is_file():
             return SceneSource(scene.id, "refined", *_video_size(refined), path=refined)
@@ -215,7 +216,12 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
 
         check_timeline_path(timeline)
     _sweep_export_temp_files(project_dir / EXPORT_DIR, output)
-    # 1. Sources, in script order.
+    # 1. Sources, in script order; whatever is stale is named, never exported silently.
+    from studio.project.staleness import stale_findings
+
+    warnings = stale_findings(project, project_dir)
+    for line in warnings:
+        logger.info("export: %s", line)  # the caller shows result.warnings
     sources = [s for s in (scene_source(project_dir, scene) for scene in project.script.scenes) if s is not None]
     if not sources:
         raise StudioError(f"project {project.id!r} has no scene with frames yet; run `generate` first")
@@ -255,5 +261,5 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
 
         archive_path = export_archive(project_dir, Path(archive))
     return ExportResult(video=output, num_frames=num_frames, seconds=num_frames / fps, archive=archive_path,
-                        scene_files=scene_files, timeline=timeline_path)
+                        scene_files=scene_files, timeline=timeline_path, warnings=warnings)
 

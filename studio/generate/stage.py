@@ -186,6 +186,7 @@ class _ChunkMaker:
         draft = self.paths.draft(self.scene.id)
         _write_draft(self.paths, self.scene, draft, s.fps)
         self.scene.draft = self.paths.relative(draft)
+        self.scene.refined_outdated = self.scene.refined is not None  # refined from the chunks as they were
         self.save(self.project, self.project_dir)
         logger.info("scene %s chunk %d: %d frames in %.1f s", self.scene.id, index, len(frames), seconds)
         return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale)

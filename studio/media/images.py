@@ -90,7 +90,7 @@ def _open_checked(data: bytes, label: str, max_pixels: int) -> "Image.Image":
     """Identify, size-check, verify and decode `data`; every failure becomes one StudioError."""
     from PIL import Image, UnidentifiedImageError
 
-    not_image = f"{label} is not an image PIL can read; upload a PNG, JPEG or WebP file"
+    not_image = f"{label} is not an image that can be read; upload a PNG, JPEG or WebP file"
     with warnings.catch_warnings():
         # PIL warns above ~89 megapixels and raises above ~179; our own limit is checked first and
         # the global Image.MAX_IMAGE_PIXELS (shared by every session) is left alone.

@@ -171,6 +171,14 @@ def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
         try:
             return loader()
         except (OSError, ValueError, ImportError) as error:
+            from studio.offline import NETWORK_FREE_BACKENDS, is_offline
+
+            # An offline preset's hub model (the CLIP of the CLIP score): say so, without advice pointing back here.
+            if is_offline() and preset.name in NETWORK_FREE_BACKENDS:
+                raise ModelUnavailableError(
+                    f"{model_id!r} is not in the Hugging Face cache and the Hub is switched off (offline); "
+                    "download it once with network to use it"
+                ) from None
             raise ModelUnavailableError(
                 f"could not load {model_id!r} for preset {preset.name!r} ({first_line(error, 200)}); "
                 "check the network or the Hugging Face cache, or use --preset animatic (offline) or --preset tiny"

@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import torch
@@ -26,10 +29,29 @@ def encode_prompts(tokenizer, text_encoder, prompts: list[str]) -> "torch.Tensor
     """CLIP text states (B, 77, D) for `prompts`, on the text encoder's device and in its dtype."""
     import torch
 
+    for prompt in prompts:
+        note_truncation(tokenizer, prompt)
     ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length,
                     truncation=True, return_tensors="pt").input_ids  # (B, 77)
     with torch.no_grad():
         return text_encoder(ids.to(text_encoder.device))[0]  # (B, 77, D)
+
+
+_NOTED: set[str] = set()  # prompts whose truncation was already reported
+
+
+def note_truncation(tokenizer, prompt: str) -> str:
+    """Say once, in one line, which words of `prompt` CLIP cuts off (its end); returns them ('' when none)."""
+    limit = tokenizer.model_max_length
+    ids = tokenizer(prompt, verbose=False)["input_ids"]  # verbose=False: no "sequence length > 77" warning
+    if len(ids) <= limit:
+        return ""
+    dropped = tokenizer.decode(ids[limit - 1:-1], skip_special_tokens=True).strip()
+    if prompt not in _NOTED:
+        _NOTED.add(prompt)
+        logger.warning("prompt is %d tokens and CLIP keeps %d: it drops the end, %r (the camera move comes first "
+                       "and is kept); shorten the scene text to keep it", len(ids), limit, dropped[:120])
+    return dropped
 
 
 def frames_to_latents(vae, frames: np.ndarray) -> "torch.Tensor":

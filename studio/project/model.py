@@ -104,16 +104,20 @@ class Scene:
     chunks: list[Chunk] = field(default_factory=list)
     draft: str | None = None
     refined: str | None = None
+    refined_outdated: bool = False  # the chunks changed after the refined video was made from them
 
     def prompt_for_chunk(self, index: int) -> str:
-        """The generation prompt of chunk `index`: its own prompt or the event, plus the camera phrase."""
+        """The generation prompt of chunk `index`: the camera phrase, then its own prompt or the event, then the background.
+
+        The camera phrase comes first: CLIP keeps 77 tokens and cuts the end, so a long scene text is
+        shortened and the move survives.
+        """
         text = self.event
         if index < len(self.chunk_prompts) and self.chunk_prompts[index].strip():
             text = self.chunk_prompts[index].strip()
-        parts = [text]
+        parts = [CAMERA_MOVES.get(self.camera, ""), text]
         if self.background and self.background.lower() not in text.lower():
             parts.append(self.background)
-        parts.append(CAMERA_MOVES.get(self.camera, ""))
         return ", ".join(p for p in parts if p)
 
     def chunk_seed(self, index: int) -> int:
@@ -292,6 +296,7 @@ def scene_from_dict(data: Any, where: str = "scene") -> Scene:
         chunks=chunks,
         draft=_relative_path(data, "draft", where),
         refined=_relative_path(data, "refined", where),
+        refined_outdated=_optional(data, "refined_outdated", bool, where, False),
     )
 
 

@@ -190,8 +190,11 @@ def _mask_tensor(masks: list[Any], width: int, height: int) -> Any:
 
 
 def make_references(project_dir: Path, preset: Preset, *, entity_id: str | None = None, seed: int | None = None,
-                    approve: bool = False, progress: Progress | None = None) -> Project:
+                    approve: bool = False, scenes_only: bool = False, progress: Progress | None = None) -> Project:
     """Make every missing entity reference, then every missing scene image (or regenerate one entity).
+
+    `scenes_only` makes only the missing scene images (after a reference was approved, rejected or
+    replaced). A scene whose image is made again has its chunks marked stale: they were made from the old one.
 
     With `entity_id`, that entity's reference is made again with `seed` (default: its seed + 1, recorded
     in entity.seed) and the images of the scenes that use it are remade. `approve` marks the references
@@ -214,7 +217,7 @@ def make_references(project_dir: Path, preset: Preset, *, entity_id: str | None 
         if seed is not None:
             raise StudioError(f"seed {seed} applies only when regenerating one entity: choose the entity "
                               "(CLI: --entity ID) or leave the seed empty")
-        entity_jobs = [e for e in script.entities if not _exists(paths, e.ref_image)]
+        entity_jobs = [] if scenes_only else [e for e in script.entities if not _exists(paths, e.ref_image)]
         # A scene is remade when its image is missing, or when one of its approved references is new.
         renewed = {e.id for e in entity_jobs} if approve else set()
         scene_jobs = [s for s in script.scenes
@@ -241,6 +244,7 @@ def make_references(project_dir: Path, preset: Preset, *, entity_id: str | None 
         path = paths.scene_image(scene.id)
         staged[path] = png_bytes(_render_scene(preset, script, scene, scene_refs))
         scene.scene_image = paths.relative(path)
+        _mark_made_from_old_image(scene)
 
     # 4. Files, then project.json.
     _commit(project_dir, project, staged)
@@ -334,6 +338,14 @@ def _approved_images(script: Script, paths: ProjectPaths, staged: dict[Path, byt
         else:
             logger.warning("entity %s is approved but %s is missing; its scenes are made without it", entity.id, path)
     return images
+
+
+def _mark_made_from_old_image(scene) -> None:
+    """The scene's chunks (and so its refined video) were made from its previous image."""
+    for chunk in scene.chunks:
+        if chunk.status == "ready":
+            chunk.status = "stale"
+    scene.refined_outdated = scene.refined is not None
 
 
 def _clear_scene_images(project: Project, paths: ProjectPaths, entity_id: str) -> list[Path]:

@@ -233,7 +233,8 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     path = write_mp4(frames, paths.refined(scene_id), fps=preset.streaming.fps)
     xt_path = save_xt_slice(frames, paths.scene_dir(scene_id) / XT_SLICE_NAME)
     project = load_project(project_dir)  # re-read: another stage may have saved meanwhile
-    project.script.scene(scene_id).refined = paths.relative(path)
+    refined_scene = project.script.scene(scene_id)
+    refined_scene.refined, refined_scene.refined_outdated = paths.relative(path), False
     save_project(project, project_dir)
     result = RefineResult(
         scene_id=scene_id, path=path, num_frames=len(frames), width=frames.shape[2], height=frames.shape[1],

@@ -10,7 +10,7 @@ import gradio as gr
 from studio.config import Preset
 from studio.errors import StudioError
 from studio.media.images import MAX_UPLOAD_BYTES
-from studio.ui import export_tab, generate_tab, plan_tab, references_tab, refine_tab
+from studio.ui import export_tab, generate_tab, plan_tab, references_tab, refine_tab, sync
 from studio.ui.handlers import Handlers
 from studio.ui.state import SessionState, Workspace
 from studio.ui.theme import ASSETS_DIR, load_css, load_examples, studio_theme
@@ -36,6 +36,9 @@ def header_html(preset: Preset, reason: str = "") -> str:
 
 def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset_reason: str = "") -> gr.Blocks:
     """The Gradio Blocks of the studio for one preset; launch it with `launch_options(demo)`."""
+    from studio.offline import go_offline
+
+    go_offline(preset)  # the planners that need the network are not offered then (plan_tab.py)
     workspace = Workspace(projects_root)
     removed = workspace.cleanup_stale_sessions()
     if removed:
@@ -65,6 +68,7 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
         ui.summary_refresh = dict(fn=handlers.summary, inputs=[ui.project_id], outputs=[ui.summary],
                                   api_visibility="private", show_progress="hidden")
         ui.refresh = {}  # filled once every tab exists (it updates all of them)
+        sync.install(ui)
         with gr.Tabs(elem_id="stage-tabs") as ui.tabs:
             with gr.Tab("1 · Plan", id="plan"):
                 plan_tab.build(ui)
@@ -77,10 +81,14 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
             with gr.Tab("5 · Export", id="export"):
                 export_tab.build(ui)
         _wire_project_bar(ui, handlers)
-        ui.stop_btn.click(handlers.stop, inputs=[ui.session], outputs=[ui.gen_msg], api_visibility="private",
-                          cancels=[ui.gen_event, ui.continue_event, ui.regen_event], queue=False)
+        ui.change_events += [ui.refs_event, ui.remake_event, ui.gen_event, ui.continue_event, ui.regen_event,
+                             ui.refine_event, ui.export_event]
+        sync.wire(ui)
+        # Stop only sets the flag (no `cancels`): the running stage ends between steps and reports what
+        # it kept; cancelling the event would kill that report and leave error badges on every output.
+        ui.stop_btn.click(handlers.stop, inputs=[ui.session], outputs=[ui.gen_msg], api_visibility="private", queue=False)
         ui.refine_stop_btn.click(handlers.stop, inputs=[ui.session], outputs=[ui.refine_msg], api_visibility="private",
-                                 cancels=[ui.refine_event], queue=False)
+                                 queue=False)
 
         def end_session(request: gr.Request) -> None:
             workspace.cleanup_session(getattr(request, "session_hash", None))
@@ -91,33 +99,20 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
 
 
 def _wire_project_bar(ui, handlers: Handlers) -> None:
-    refresh_outputs = [ui.summary, ui.prompt, ui.scenes_df, ui.entities_df, ui.cards, ui.scene_gallery, ui.ref_entity,
-                       ui.gen_scene, ui.refine_scene, ui.final_video]
-    scene_views = [
-        dict(fn=handlers.show_scene, inputs=[ui.project_id, ui.gen_scene], outputs=[ui.timeline, ui.timeline_df, ui.draft_video],
-             api_visibility="private", show_progress="hidden"),
-        dict(fn=handlers.show_refine, inputs=[ui.project_id, ui.refine_scene], outputs=[ui.before_video, ui.after_video],
-             api_visibility="private", show_progress="hidden"),
+    ui.refresh.update(fn=handlers.refresh, inputs=[ui.project_id], api_visibility="private",
+                      outputs=[ui.summary, ui.prompt, ui.scenes_df, ui.entities_df, ui.cards, ui.scene_gallery,
+                               ui.ref_entity, ui.gen_scene, ui.refine_scene, ui.final_video])
+    # Every tab follows these (studio/ui/sync.py wires the redraw).
+    ui.change_events = [
+        ui.open_btn.click(handlers.open_project, inputs=[ui.project_id, ui.session], outputs=[ui.project_id, ui.summary],
+                          api_name="open"),
+        ui.project_id.submit(handlers.open_project, inputs=[ui.project_id, ui.session],
+                             outputs=[ui.project_id, ui.summary], api_visibility="private"),
+        ui.save_btn.click(handlers.save_project, inputs=[ui.project_id, ui.save_name, ui.session],
+                          outputs=[ui.project_id, ui.summary], api_name="save"),
+        ui.import_btn.upload(handlers.import_project, inputs=[ui.import_btn], outputs=[ui.project_id, ui.summary],
+                             api_visibility="private"),
     ]
-    ui.refresh.update(fn=handlers.refresh, inputs=[ui.project_id], outputs=refresh_outputs, api_visibility="private")
-
-    def chain(event) -> None:
-        follow = event.success(**ui.refresh)
-        for view in scene_views:
-            follow = follow.success(**view)
-
-    chain(ui.open_btn.click(handlers.open_project, inputs=[ui.project_id, ui.session], outputs=[ui.project_id, ui.summary],
-                            api_name="open"))
-    chain(ui.project_id.submit(handlers.open_project, inputs=[ui.project_id, ui.session],
-                               outputs=[ui.project_id, ui.summary], api_visibility="private"))
-    chain(ui.save_btn.click(handlers.save_project, inputs=[ui.project_id, ui.save_name, ui.session],
-                            outputs=[ui.project_id, ui.summary], api_name="save"))
-    chain(ui.import_btn.upload(handlers.import_project, inputs=[ui.import_btn], outputs=[ui.project_id, ui.summary],
-                               api_visibility="private"))
-    # After planning, the other tabs follow the new project too.
-    follow = ui.plan_event.success(**ui.refresh)
-    for view in scene_views:
-        follow = follow.success(**view)
 
 
 def launch_options(demo: gr.Blocks) -> dict:

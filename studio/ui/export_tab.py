@@ -17,6 +17,14 @@ def build(ui) -> None:
             ui.archive_file = gr.File(label="Project archive (.zip: reopen it with Import)", interactive=False)
             ui.scene_files = gr.File(label="Scene files", file_count="multiple", interactive=False)
     ui.metrics = gr.Markdown(elem_classes=["metrics"], elem_id="metrics")
+    with gr.Row(equal_height=False):
+        from studio.ui.metrics_view import METRIC_COLUMNS
+
+        ui.metrics_table = gr.Dataframe(headers=METRIC_COLUMNS, column_count=len(METRIC_COLUMNS), type="array",
+                                        interactive=False, wrap=True, label="Metrics", elem_id="metrics-table",
+                                        visible=False, scale=3, column_widths=["18%", "22%", "60%"])
+        ui.metrics_plot = gr.LinePlot(x="chunk", y="value", color="score", label="Per-chunk scores (8 frames each)",
+                                      elem_id="metrics-plot", visible=False, scale=2, height=260)
     ui.plots = gr.Gallery(label="Metric plots", columns=2, height=320, object_fit="contain")
     ui.export_event = ui.export_btn.click(
         h.export, inputs=[ui.project_id, ui.with_metrics],

@@ -11,7 +11,7 @@ def build(ui) -> None:
     with gr.Row(equal_height=False):
         ui.gen_scene = gr.Dropdown(choices=[], label="Scene", allow_custom_value=True, scale=3, elem_id="gen-scene")
         ui.gen_chunks = gr.Number(label="Chunks", value=0, precision=0, minimum=0, scale=1,
-                                  info="0: the script's count")
+                                  info="0: the script's count", elem_id="gen-chunks")
         with gr.Column(scale=2, elem_classes=["action-buttons"]):
             ui.gen_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn")
             with gr.Row():
@@ -33,8 +33,9 @@ def build(ui) -> None:
         with gr.Column(scale=2, elem_classes=["regen-form"]):
             with gr.Row():
                 ui.chunk_index = gr.Number(label="Chunk", value=0, precision=0, minimum=0)
+                # The animatic draws a chunk from the scene alone: a seed would change nothing there.
                 ui.chunk_seed = gr.Number(label="New seed", value=-1, precision=0, minimum=-1,
-                                          info="-1: the recorded one")
+                                          info="-1: the recorded one", visible=ui.preset.models.backend != "animatic")
             ui.chunk_prompt = gr.Textbox(label="Prompt for this chunk", lines=2, max_length=2000,
                                          placeholder="empty: the scene's prompt")
             ui.regen_btn = gr.Button("Regenerate chunk", variant="primary", elem_id="regen-btn")
@@ -49,8 +50,6 @@ def build(ui) -> None:
         h.regenerate_chunk, inputs=[ui.project_id, ui.gen_scene, ui.chunk_index, ui.chunk_seed, ui.chunk_prompt, ui.session],
         outputs=[ui.chunk_video, ui.timeline, ui.timeline_df, ui.draft_video, ui.gen_msg], api_name="regenerate_chunk",
         **ui.gpu)
-    for event in (ui.gen_event, ui.continue_event, ui.regen_event):
-        event.then(**ui.summary_refresh)
     ui.timeline_df.select(h.select_chunk, inputs=[ui.project_id, ui.gen_scene],
                           outputs=[ui.chunk_index, ui.chunk_seed, ui.chunk_prompt], api_visibility="private")
     ui.gen_scene.input(h.show_scene, inputs=[ui.project_id, ui.gen_scene],

@@ -20,7 +20,7 @@ from studio.config import PLANNERS, REFINE_MODES, Preset
 from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
 from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
-from studio.ui import views
+from studio.ui import metrics_view, views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
     MAX_UPLOAD_BYTES,
     _rows,
@@ -41,6 +41,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 # generate and regenerate_chunk are absent: the stage asks for the GPU once per chunk
 # (studio.generate.gpu_chunk), and a call wrapped around the whole handler would swallow those calls.
 GPU_SECONDS = {"plan": 60, "references": 120, "refine": 300, "export": 120}
+
+
+def _anchor_notes(project: Project, project_dir: Path, scene_ids: list[str]) -> dict[str, str]:
+    """Scene id -> which anchor its generation uses, said with every chunk (never a silent fallback)."""
+    from studio.project.staleness import anchor_note
+
+    return {scene_id: anchor_note(project, project_dir, project.script.scene(scene_id)) for scene_id in scene_ids}
 
 
 def _session_hash(request: gr.Request | None) -> str | None:
@@ -111,6 +118,10 @@ class Handlers:
             raise ValidationError("the prompt is empty: describe the video you want in a sentence or two")
         if planner and planner not in PLANNERS:
             raise ValidationError(f"planner {planner!r} must be one of {', '.join(PLANNERS)}")
+        from studio.offline import planner_unavailable
+
+        if planner and planner_unavailable(self.preset, planner):
+            raise ValidationError(f"{planner_unavailable(self.preset, planner)}: pick the rules planner")
         scenes = parse_count(num_scenes, "number of scenes", 0, MAX_SCENES) or None
         if session is not None:
             session.session_hash = request.session_hash
@@ -157,7 +168,7 @@ class Handlers:
                       n_chunks=self.preset.planning.default_chunks)
         new_rows, _ = script_to_rows(Script(prompt="", scenes=[scene], entities=[]))
         new_rows[0][0] = ""  # Apply gives the new scene a unique id
-        return rows + new_rows, f"Added scene {number}: fill in its cells, then press Apply."
+        return rows + new_rows, f"Added scene {number}: fill in its cells (each edit is saved)."
 
     def remove_scene(self, scene_rows: Any, row_number: Any):
         """Remove scene row `row_number` (1-based; empty = the last one)."""
@@ -169,7 +180,7 @@ class Handlers:
         except ValidationError as error:
             return gr.skip(), f"⚠ {one_line(error)}"
         del rows[index]
-        return rows, f"Removed scene row {index + 1}; press Apply to save."
+        return rows, f"Removed scene row {index + 1}."
 
     # ------------------------------------------------------------------ 2. cast
 
@@ -194,7 +205,7 @@ class Handlers:
         from studio.references.stage import set_entity_status
 
         project_dir, _ = self._open(project_id, request)
-        project = set_entity_status(project_dir, entity_id, status)
+        project = self._remake_scene_images_if_cheap(project_dir, set_entity_status(project_dir, entity_id, status))
         return views.entity_cards(project, project_dir)
 
     @user_errors
@@ -203,8 +214,30 @@ class Handlers:
 
         project_dir, _ = self._open(project_id, request)
         path = check_upload(upload, IMAGE_SUFFIXES, "image")
-        project = upload_entity_image(project_dir, entity_id, path)
+        project = self._remake_scene_images_if_cheap(project_dir, upload_entity_image(project_dir, entity_id, path))
         return views.entity_cards(project, project_dir)
+
+    def _remake_scene_images_if_cheap(self, project_dir: Path, project: Project) -> Project:
+        """The animatic draws a scene image in milliseconds: remake the ones a reference change cleared at once."""
+        from studio.project.staleness import scenes_needing_images
+        from studio.references.stage import make_references
+
+        if self.preset.models.backend != "animatic" or not scenes_needing_images(project, project_dir):
+            return project
+        return make_references(project_dir, self.preset, scenes_only=True)
+
+    @user_errors
+    def remake_scene_images(self, project_id: str, session: SessionState, request: gr.Request, progress=gr.Progress()):
+        """Make the scene images a reference change made outdated (their scenes' chunks become stale)."""
+        from studio.project.staleness import scenes_needing_images
+        from studio.references.stage import make_references
+
+        project_dir, project = self._open(project_id, request, session)
+        outdated = scenes_needing_images(project, project_dir)
+        if not outdated:
+            return "Every scene image is up to date."
+        make_references(project_dir, self.preset, scenes_only=True, progress=progress_adapter(progress))
+        return f"Remade the scene images of {', '.join(outdated)}; generate those scenes again."
 
     # ------------------------------------------------------------------ 3. shoot
 
@@ -233,20 +266,23 @@ class Handlers:
         made = 0
         progress(0.0, desc="starting")
         shown = scene_ids[0]
+        anchors = _anchor_notes(project, project_dir, scene_ids)
         for event in generate_project(project_dir, self.preset, scene_id=scene_id or None, num_chunks=count, stop=stop):
             made, shown = made + 1, event.scene_id
             progress(min(made / max(planned, 1), 1.0), desc=f"{shown}: chunk {event.index} done")
             timeline, rows, _ = self._scene_view(project_dir, load_project(project_dir), shown)
             yield (str(event.preview_path), timeline, rows, gr.skip(),
-                   f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s)")
+                   f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s; "
+                   f"{anchors[shown]})")
         project = load_project(project_dir)
         timeline, rows, draft = self._scene_view(project_dir, project, shown)
         if stop is not None and stop.is_set():
-            message = f"Stopped after {made} new chunks; finished chunks are kept. Press Continue to resume."
+            kept = "1 chunk; it is kept" if made == 1 else f"{made} chunks; they are kept"
+            message = f"Stopped after {kept}. Press Continue to resume."
         elif made == 0:
             message = "Every chunk is already ready. Select a chunk to regenerate it, or raise the number of chunks."
         else:
-            message = f"Done: {made} new chunks."
+            message = f"Done: {made} new chunks ({anchors[shown]})."
         yield gr.skip(), timeline, rows, draft, message
 
     def stop(self, session: SessionState):
@@ -349,21 +385,29 @@ class Handlers:
         exports.mkdir(parents=True, exist_ok=True)
         progress(0.1, desc="assembling the final video")
         result = export_project(project_dir, self.preset, archive=exports / f"{project.id}.zip")
-        report_text, plots = "", []
+        plots = []
+        metrics_dir = self.metrics_dir(project_id, request)
+        (metrics_dir / metrics_view.REPORT_FILE).unlink(missing_ok=True)  # never the table of an older export
         if with_metrics:
-            from studio.metrics import evaluate_video, format_report
+            from studio.metrics import evaluate_video
 
             progress(0.6, desc="measuring the video")
             report = evaluate_video(result.video, prompt=project.script.prompt, preset=self.preset,
-                                    plots_dir=exports / f"{project.id}-metrics")
-            # Server paths mean nothing in the page (and say more than they should): show project-relative ones.
-            report_text = format_report(report).replace(str(project_dir), project.id).replace(str(exports), "exports")
+                                    plots_dir=metrics_dir)
+            metrics_view.save_report(report, metrics_dir)  # the Export tab's table and plot are drawn from it
             plots = [value for value in _walk_values(report) if isinstance(value, str)
                      and value.lower().endswith((".png", ".jpg")) and Path(value).is_file()]
         files = [str(p) for p in (result.scene_files or [])]
         message = f"{result.num_frames} frames, {result.seconds:.1f} s."
-        return (str(result.video), files, str(result.archive) if result.archive else None,
-                f"{message}\n\n```\n{report_text}\n```" if report_text else message, plots)
+        if result.warnings:
+            message = "⚠ Exported although stale:\n" + "\n".join(f"- {line}" for line in result.warnings) + f"\n\n{message}"
+        if with_metrics:
+            message += " Measured: the table and the plot below."
+        return str(result.video), files, str(result.archive) if result.archive else None, message, plots
+
+    def metrics_dir(self, project_id: str, request: gr.Request) -> Path:
+        """Where the last export of `project_id` in this session keeps its metrics (report.json, plots)."""
+        return self.workspace.session_dir(_session_hash(request)) / "exports" / f"{(project_id or '').strip()}-metrics"
 
     # ------------------------------------------------------------------ refresh (after plan / open / save)
 

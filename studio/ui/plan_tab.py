@@ -25,8 +25,9 @@ def build(ui) -> None:
             if ui.examples:
                 gr.Examples(examples=[[e] for e in ui.examples], inputs=[ui.prompt], label="Examples")
         with gr.Column(scale=1, min_width=220):
-            ui.planner = gr.Radio(list(PLANNERS), value=ui.preset.planning.planner, label="Planner",
-                                  info="rules: offline · local: a small LLM · remote: an endpoint")
+            runnable, info = planner_choices(ui.preset)
+            ui.planner = gr.Radio(runnable, value=ui.preset.planning.planner if ui.preset.planning.planner in runnable
+                                  else runnable[0], label="Planner", info=info, elem_id="planner")
             ui.num_scenes = gr.Number(label="Scenes", value=0, precision=0, minimum=0, maximum=24,
                                       info="0: one per event in the prompt")
             ui.plan_btn = gr.Button("Plan", variant="primary", elem_id="plan-btn")
@@ -37,10 +38,12 @@ def build(ui) -> None:
                                 show_row_numbers=True, max_height=420)
     with gr.Row():
         ui.add_scene_btn = gr.Button("Add scene", size="sm", scale=1)
-        ui.remove_row = gr.Number(label="Row to remove (0 = last; click a row to pick it)", value=0, precision=0,
+        ui.remove_row = gr.Number(label="Row to remove (0 = the last)", value=0, precision=0,
                                   minimum=0, scale=1, min_width=160, elem_classes=["compact-number"])
         ui.remove_scene_btn = gr.Button("Remove scene", size="sm", scale=1)
-        ui.apply_btn = gr.Button("Apply edits", variant="primary", size="sm", elem_id="apply-btn", scale=1)
+        # Every cell edit is saved as it is made; the button stays for the /apply_script API only.
+        ui.apply_btn = gr.Button("Apply edits", variant="primary", size="sm", elem_id="apply-btn", scale=1,
+                                 visible=False)
     ui.entities_df = gr.Dataframe(headers=entity_columns, column_count=len(entity_columns), datatype="str",
                                   type="array", interactive=True, wrap=True, label="Entities",
                                   elem_id="entities-table", show_row_numbers=True, max_height=320)
@@ -49,20 +52,27 @@ def build(ui) -> None:
         h.plan, inputs=[ui.prompt, ui.planner, ui.num_scenes, ui.session],
         outputs=[ui.project_id, ui.scenes_df, ui.entities_df, ui.script_msg], api_name="plan", **ui.gpu)
     edit_inputs = [ui.project_id, ui.prompt, ui.scenes_df, ui.entities_df]
-    ui.apply_btn.click(h.apply_script, inputs=edit_inputs, outputs=[ui.scenes_df, ui.entities_df, ui.script_msg],
-                       api_name="apply_script").success(**ui.summary_refresh)
-    ui.add_scene_btn.click(h.add_scene, inputs=[ui.scenes_df], outputs=[ui.scenes_df, ui.script_msg],
-                           api_visibility="private")
-    ui.remove_scene_btn.click(h.remove_scene, inputs=[ui.scenes_df, ui.remove_row], outputs=[ui.scenes_df, ui.script_msg],
-                              api_visibility="private")
-    # A click on a scene row proposes it for removal.
-    ui.scenes_df.select(pick_row, inputs=None, outputs=[ui.remove_row], api_visibility="private", queue=False)
+    ui.edit_events = [ui.apply_btn.click(h.apply_script, inputs=edit_inputs,
+                                         outputs=[ui.scenes_df, ui.entities_df, ui.script_msg], api_name="apply_script")]
+    # Adding or removing a row saves at once, like a cell edit (a removed scene is gone from every tab).
+    for button, handler, inputs in ((ui.add_scene_btn, h.add_scene, [ui.scenes_df]),
+                                    (ui.remove_scene_btn, h.remove_scene, [ui.scenes_df, ui.remove_row])):
+        changed = button.click(handler, inputs=inputs, outputs=[ui.scenes_df, ui.script_msg], api_visibility="private")
+        ui.edit_events.append(changed.success(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg],
+                                              api_visibility="private"))
     # Every cell edit is checked (and saved when valid) at once: a bad cell is named inline, nothing is lost.
     for table in (ui.scenes_df, ui.entities_df):
-        table.input(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg], api_visibility="private",
-                    trigger_mode="always_last").then(**ui.summary_refresh)
+        ui.edit_events.append(table.input(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg],
+                                          api_visibility="private", trigger_mode="always_last"))
 
 
-def pick_row(evt: gr.SelectData):
-    index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-    return int(index) + 1
+def planner_choices(preset) -> tuple[list[str], str]:
+    """The planners this preset can run, and a line saying what each does and why the others are not offered."""
+    from studio.offline import planner_unavailable
+
+    what = {"rules": "rules: offline", "local": "local: a small LLM", "remote": "remote: an endpoint"}
+    runnable = [p for p in PLANNERS if not planner_unavailable(preset, p)]
+    missing = [planner_unavailable(preset, p) for p in PLANNERS if p not in runnable]
+    info = " · ".join(what.get(p, p) for p in runnable)
+    return runnable, info + ("" if not missing else " (not offered: " + "; ".join(missing) + ")")
+

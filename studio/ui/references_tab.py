@@ -5,6 +5,7 @@ import random
 import gradio as gr
 
 from studio.ui.handlers import IMAGE_SUFFIXES
+from studio.ui.sync import changed_marker
 
 STATUS_BADGES = {"approved": "<span class='badge badge-approved'>approved</span>",
                  "rejected": "<span class='badge badge-rejected'>rejected</span>",
@@ -34,11 +35,15 @@ def build(ui) -> None:
 
     gr.Markdown("#### Scene images", elem_classes=["section-title"])
     ui.scene_gallery = gr.Gallery(label="Scene images", columns=4, height=300, object_fit="contain",
-                                  show_label=False, allow_preview=True)
+                                  show_label=False, allow_preview=True, elem_id="scene-gallery")
+    with gr.Row(equal_height=True):
+        ui.scene_images_msg = gr.Markdown(elem_classes=["inline-message"], elem_id="scene-images-msg")
+        ui.remake_btn = gr.Button("Remake scene images", size="sm", scale=0, min_width=180, elem_id="remake-btn")
+    ui.remake_event = ui.remake_btn.click(h.remake_scene_images, inputs=[ui.project_id, ui.session],
+                                          outputs=[ui.refs_msg], api_name="remake_scene_images", **ui.gpu)
     ui.refs_event = ui.refs_btn.click(
         h.references, inputs=[ui.project_id, ui.ref_entity, ui.ref_seed, ui.ref_approve, ui.session],
         outputs=[ui.cards, ui.scene_gallery, ui.refs_msg], api_name="references", **ui.gpu)
-    ui.refs_event.success(**ui.summary_refresh)
 
 
 def _card(ui, h, card: dict) -> None:
@@ -57,8 +62,9 @@ def _card(ui, h, card: dict) -> None:
             upload = gr.UploadButton("Upload", size="sm", file_types=list(IMAGE_SUFFIXES), min_width=60,
                                      key=f"upload-{entity_id}")
 
+    # Each card event also sets ui.project_changed, whose change redraws every tab (studio/ui/sync.py).
     def set_status(project_id, request: gr.Request, status="approved"):
-        return h.set_entity_status(project_id, entity_id, status, request)
+        return h.set_entity_status(project_id, entity_id, status, request), changed_marker()
 
     def approve_fn(project_id, request: gr.Request):
         return set_status(project_id, request, "approved")
@@ -67,17 +73,18 @@ def _card(ui, h, card: dict) -> None:
         return set_status(project_id, request, "rejected")
 
     def regenerate_fn(project_id, session, request: gr.Request, progress=gr.Progress()):
-        return h.references(project_id, entity_id, random.randint(0, 2**31 - 1), False, session, request, progress)
+        made = h.references(project_id, entity_id, random.randint(0, 2**31 - 1), False, session, request, progress)
+        return (*made, changed_marker())
 
     def upload_fn(project_id, file, request: gr.Request):
-        return h.upload_entity(project_id, entity_id, file, request)
+        return h.upload_entity(project_id, entity_id, file, request), changed_marker()
 
     # Keyed listeners keep their ids across re-renders of the cards, so a click that lands while the
     # cards are being re-rendered still finds its handler (gradio otherwise drops the old listeners).
     private = {"api_visibility": "private"}
-    approve.click(approve_fn, inputs=[ui.project_id], outputs=[ui.cards], key=f"approve-{entity_id}-click", **private)
-    reject.click(reject_fn, inputs=[ui.project_id], outputs=[ui.cards], key=f"reject-{entity_id}-click", **private)
-    again.click(regenerate_fn, inputs=[ui.project_id, ui.session], outputs=[ui.cards, ui.scene_gallery, ui.refs_msg],
+    approve.click(approve_fn, inputs=[ui.project_id], outputs=[ui.cards, ui.project_changed], key=f"approve-{entity_id}-click", **private)
+    reject.click(reject_fn, inputs=[ui.project_id], outputs=[ui.cards, ui.project_changed], key=f"reject-{entity_id}-click", **private)
+    again.click(regenerate_fn, inputs=[ui.project_id, ui.session], outputs=[ui.cards, ui.scene_gallery, ui.refs_msg, ui.project_changed],
                 key=f"again-{entity_id}-click", **private, **ui.gpu)
-    upload.upload(upload_fn, inputs=[ui.project_id, upload], outputs=[ui.cards], key=f"upload-{entity_id}-upload",
+    upload.upload(upload_fn, inputs=[ui.project_id, upload], outputs=[ui.cards, ui.project_changed], key=f"upload-{entity_id}-upload",
                   **private)

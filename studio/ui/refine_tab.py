@@ -11,14 +11,21 @@ MODE_INFO = ("randomized: a random cut in every overlap at every step (no seams)
 def build(ui) -> None:
     h = ui.handlers
     refine = ui.preset.refine
+    # The animatic has no refiner model: it upscales the draft, so blending, strength and seed do nothing there.
+    has_refiner = ui.preset.models.backend != "animatic"
     with gr.Row(equal_height=True):
         ui.refine_scene = gr.Dropdown(choices=[], label="Scene", allow_custom_value=True, scale=2)
-        ui.refine_mode = gr.Radio(list(REFINE_MODES), value=refine.mode, label="Blending", info=MODE_INFO, scale=3)
+        ui.refine_mode = gr.Radio(list(REFINE_MODES), value=refine.mode, label="Blending", info=MODE_INFO, scale=3,
+                                    visible=has_refiner)
+        if not has_refiner:
+            gr.Markdown(f"The {ui.preset.name} preset has no refiner model: Refine upscales the draft "
+                        f"to {refine.width}×{refine.height}.", elem_id="refine-note")
     with gr.Row(equal_height=False):
         ui.refine_strength = gr.Slider(0.05, 1.0, value=refine.strength, step=0.05, label="Strength",
-                                       info="how much the refiner may change (SDEdit noise level)", scale=3)
+                                       info="how much the refiner may change (SDEdit noise level)", scale=3,
+                                       visible=has_refiner)
         ui.refine_seed = gr.Number(label="Seed", value=-1, precision=0, minimum=-1, scale=1,
-                                   info="noise and cuts; -1: the scene's")
+                                   info="noise and cuts; -1: the scene's", visible=has_refiner)
         with gr.Column(scale=2, elem_classes=["action-buttons"]):
             ui.refine_btn = gr.Button("Refine", variant="primary", elem_id="refine-btn")
             ui.refine_stop_btn = gr.Button("Stop", variant="stop", size="sm")
@@ -33,6 +40,5 @@ def build(ui) -> None:
     ui.refine_event = ui.refine_btn.click(
         h.refine, inputs=[ui.project_id, ui.refine_scene, ui.refine_mode, ui.refine_strength, ui.refine_seed, ui.session],
         outputs=[ui.before_video, ui.after_video, ui.xt_slice, ui.refine_msg], api_name="refine", **ui.gpu)
-    ui.refine_event.then(**ui.summary_refresh)
     ui.refine_scene.input(h.show_refine, inputs=[ui.project_id, ui.refine_scene],
                           outputs=[ui.before_video, ui.after_video], api_visibility="private")

@@ -98,6 +98,19 @@ def project_summary(project: Project, saved: bool) -> str:
     ready = sum(1 for s in script.scenes for c in s.chunks if c.status == "ready")
     approved = sum(1 for e in script.entities if e.status == "approved")
     refined = sum(1 for s in script.scenes if s.refined)
+    stale = sum(1 for s in script.scenes for c in s.chunks if c.status != "ready")
+    stale_text = f" · {stale} chunks stale" if stale else ""
     where = "saved (kept)" if saved else "session only (deleted when you close the tab; press Save to keep it)"
     return (f"**{html.escape(project.id)}** · {len(script.scenes)} scenes · {approved}/{len(script.entities)} "
-            f"references approved · {ready}/{total} chunks ready · {refined} refined · {where}")
+            f"references approved · {ready}/{total} chunks ready{stale_text} · {refined} refined · {where}")
+
+
+def scene_images_note(project: Project, project_dir: Path) -> str:
+    """Under the scene images: which ones a reference change made outdated, and the one click that remakes them."""
+    from studio.project.staleness import scenes_needing_images
+
+    outdated = scenes_needing_images(project, project_dir)
+    if not outdated:
+        return ""
+    return (f"⚠ Scene images to make again (a reference changed): {', '.join(html.escape(s) for s in outdated)}. "
+            "Press **Remake scene images**.")

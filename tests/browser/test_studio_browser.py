@@ -1,5 +1,9 @@
 """The studio in headless Chromium: click through the five tabs, edit a cell, watch a video play.
 
+Every tab follows the project without pressing Open: a title edit reaches the Generate scene list, an
+approval remakes the scene images and updates the summary, Stop says what it kept (no error badge), an
+edit marks the chunks stale and export warns about them.
+
 Playwright drives Debian's Chromium (/usr/bin/chromium; `scripts/setup.sh --test` installs it, since
 Playwright cannot download its own browser here). The studio runs on the animatic preset (fast, no
 models, and legible frames for the screenshots saved to docs/screenshots/<tab>.png).
@@ -107,6 +111,8 @@ def test_click_through_the_studio(page):
     edit_cell(page, "#scenes-table", 1, chunks_column, "2")
     expect(page.locator("#plan-msg")).to_contain_text("Saved: 2 scenes")
     expect(page.locator("#scenes-table")).to_contain_text("2")
+    edit_cell(page, "#scenes-table", 1, SCENE_COLUMNS.index("title"), "Owl at dusk")
+    expect(page.locator("#plan-msg")).to_contain_text("Saved: 2 scenes")
     shoot(page, "plan")
 
     # 2. References: make them, approve the first card.
@@ -118,10 +124,18 @@ def test_click_through_the_studio(page):
     approve = page.locator(".entity-card").first.get_by_role("button", name="Approve")
     approve.click()
     expect(page.locator(".entity-card").first).to_contain_text("approved")
+    # The approval outdated the scene images of its scenes; the animatic remakes them at once, and the
+    # summary follows without pressing Open.
+    expect(page.locator("#project-summary")).to_contain_text("1/2 references approved")
+    expect(page.locator("#scene-gallery img")).to_have_count(2)
+    expect(page.locator("#scene-images-msg")).not_to_contain_text("Scene images to make again")
     shoot(page, "references")
 
     # 3. Generate: the first scene streams chunk by chunk; then a video element really plays.
     page.get_by_role("tab", name="3 · Generate").click()
+    page.locator("#gen-scene").click()  # the scene list follows the title edit
+    expect(page.get_by_role("option", name="2. Owl at dusk")).to_be_visible()
+    page.keyboard.press("Escape")
     page.locator("#generate-btn").click()
     expect(page.locator("#gen-msg")).to_contain_text("Done: 2 new chunks", timeout=TIMEOUT_MS)
     expect(page.locator("#timeline .chunk-ready")).to_have_count(2)
@@ -144,6 +158,37 @@ def test_click_through_the_studio(page):
     expect(page.locator("#metrics")).to_contain_text("frames")
     expect(page.locator("#final-video video")).to_have_count(1)
     shoot(page, "export")
+
+    # 6. Stop: a message saying what was kept, and no error badge.
+    page.get_by_role("tab", name="3 · Generate").click()
+    page.locator("#gen-chunks input").fill("16")
+    page.locator("#generate-btn").click()
+    expect(page.locator("#gen-msg")).to_contain_text("ready")
+    page.locator("#stop-btn").click()
+    expect(page.locator("#gen-msg")).to_contain_text("Stopped after")
+    expect(page.locator("#gen-msg")).to_contain_text("kept")
+    settle(page)
+    assert_no_error_badges(page)
+
+    # 7. An edit makes the scene's chunks stale: the timeline says so at once, and export warns.
+    page.get_by_role("tab", name="1 · Plan").click()
+    edit_cell(page, "#scenes-table", 0, SCENE_COLUMNS.index("event"), "the fox digs in the snow")
+    expect(page.locator("#plan-msg")).to_contain_text("Saved: 2 scenes")
+    page.get_by_role("tab", name="3 · Generate").click()
+    expect(page.locator("#timeline .chunk-stale").first).to_be_visible()
+    page.get_by_role("tab", name="5 · Export").click()
+    page.locator("#export-btn").click()
+    expect(page.locator("#metrics")).to_contain_text("Exported although stale")
+    expect(page.locator("#metrics")).to_contain_text("are stale")
+    settle(page)
+    assert_no_error_badges(page)
+
+
+def assert_no_error_badges(page) -> None:
+    """No output anywhere shows gradio's red "Error" badge."""
+    badges = page.locator('[data-testid="status-tracker"] .error')
+    visible = [badges.nth(i).inner_text() for i in range(badges.count()) if badges.nth(i).is_visible()]
+    assert visible == [], visible
 
 
 def play(page, selector: str) -> dict:

@@ -50,7 +50,7 @@ def test_n_chunks_give_16_plus_8_per_extra_chunk(finished):
     assert all(e.frames_path.is_file() and e.preview_path.is_file() and e.stale == [] for e in events)
     scene = scene_of(path)
     assert [c.status for c in scene.chunks] == ["ready"] * 3
-    assert scene.chunks[1].prompt == "a fox runs, a forest, static camera"
+    assert scene.chunks[1].prompt == "static camera, a fox runs, a forest"
     frames = load_scene_frames(path, scene)
     assert frames.shape == (32, 16, 16, 3)
     assert read_video(path / scene.draft)[0].shape[0] == 32

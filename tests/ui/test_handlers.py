@@ -177,6 +177,6 @@ def test_stop_keeps_finished_chunks_and_says_so(handlers):
     assert first[0].endswith(".mp4") and "chunk 0 ready" in first[-1]
     handlers.stop(session)  # what the Stop button does, between two chunks
     *rest, last = list(stream)
-    assert rest == [] and last[-1].startswith("Stopped after 1 new chunks")
+    assert rest == [] and last[-1].startswith("Stopped after 1 chunk; it is kept")
     scene = load_project(handlers.workspace.locate("alice", project_id)).script.scenes[0]
     assert [c.status for c in scene.chunks] == ["ready"]

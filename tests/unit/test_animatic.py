@@ -227,6 +227,7 @@ def test_caption_drops_the_camera_phrase_the_label_shows():
     scene = Scene(id="s", title="t", event="A fox runs", background="forest", camera="pan left")
     assert caption_text(scene.prompt_for_chunk(0), "pan left") == "A fox runs, forest"
     assert caption_text("  spaced   out  ", "static") == "spaced out"
+    assert caption_text("A fox runs, camera pans left", "pan left") == "A fox runs"  # older chunk prompts
 
 
 # ----------------------------------------------------------------------------- cards, scene images, looks

@@ -54,8 +54,9 @@ def test_preset_by_path_and_missing_preset(tmp_path):
     preset = load_preset(str(path))
     assert preset.streaming.steps == 4 and preset.streaming.guidance == 7.5
     assert preset_reference(preset) == "custom"  # a project names presets by name only, never by path
-    with pytest.raises(StudioError, match="not found: use one of"):
+    with pytest.raises(StudioError, match="not found: use one of") as error:
         load_preset("nope")
+    assert "animatic" in str(error.value) and "bench-" not in str(error.value)  # bench presets are for `bench`
 
 
 def test_a_project_preset_is_a_bundled_name_never_a_path(tmp_path):

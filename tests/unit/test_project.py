@@ -126,8 +126,8 @@ def test_corrupt_project_file_gets_a_clear_error_naming_the_backup(tmp_path):
 
 def test_chunk_prompt_and_seed_defaults():
     scene = make_project().script.scenes[1]
-    assert scene.prompt_for_chunk(1) == "the fox jumps, tracking shot following the subject"
-    assert scene.prompt_for_chunk(5).startswith("the fox runs")
+    assert scene.prompt_for_chunk(1) == "tracking shot following the subject, the fox jumps"
+    assert scene.prompt_for_chunk(5).startswith("tracking shot following the subject, the fox runs")
     assert scene.chunk_seed(3) == scene.chunk_seed(3) != scene.chunk_seed(4)
 
 
