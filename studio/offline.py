@@ -47,7 +47,7 @@ def go_offline(preset, planner: str | None = None) -> bool:
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None and os.environ["HF_HUB_OFFLINE"] == "1":
         constants.HF_HUB_OFFLINE = True
-    logger.info("preset %s needs no network: the Hugging Face Hub is switched off", preset.name)
+    logger.debug("preset %s needs no network: the Hugging Face Hub is switched off", preset.name)
     return is_offline()
 
 

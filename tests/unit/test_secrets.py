@@ -191,7 +191,12 @@ def test_app_binds_localhost_without_a_share_link_by_default(monkeypatch, tmp_pa
     for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", "GRADIO_SHARE"):
         monkeypatch.delenv(name, raising=False)
     launched: list[dict] = []
-    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kwargs: launched.append(kwargs))
+    def launch(self, **kwargs):
+        launched.append(kwargs)
+        return None, "http://127.0.0.1:7860/", None  # (app, local url, share url), as gradio returns them
+
+    monkeypatch.setattr(gr.Blocks, "launch", launch)
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
 
     app.main(["--preset", "tiny", "--projects", str(tmp_path / "projects")])
     options = launched[-1]
