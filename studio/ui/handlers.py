@@ -311,9 +311,12 @@ class Handlers:
         progress(0.1, desc=f"{scene.id}: chunk {index}")
         event = regenerate_chunk(project_dir, self.preset, scene.id, index, seed=parse_seed(seed),
                                  prompt=(prompt or "").strip() or None, stop=stop)
-        timeline, rows, draft = self._scene_view(project_dir, load_project(project_dir), scene.id)
+        project = load_project(project_dir)
+        timeline, rows, draft = self._scene_view(project_dir, project, scene.id)
         stale = f"; chunks {', '.join(map(str, event.stale))} are stale: press Continue" if event.stale else ""
-        return str(event.preview_path), timeline, rows, draft, f"{scene.id}: chunk {index} remade with seed {event.seed}{stale}."
+        anchor = _anchor_notes(project, project_dir, [scene.id])[scene.id]
+        return (str(event.preview_path), timeline, rows, draft,
+                f"{scene.id}: chunk {index} remade with seed {event.seed} ({anchor}){stale}.")
 
     @user_errors
     def select_chunk(self, project_id: str, scene_id: str, evt: gr.SelectData, request: gr.Request):
@@ -395,6 +398,7 @@ class Handlers:
             report = evaluate_video(result.video, prompt=project.script.prompt, preset=self.preset,
                                     plots_dir=metrics_dir)
             metrics_view.save_report(report, metrics_dir)  # the Export tab's table and plot are drawn from it
+            measured = metrics_view.metrics_line(report)
             plots = [value for value in _walk_values(report) if isinstance(value, str)
                      and value.lower().endswith((".png", ".jpg")) and Path(value).is_file()]
         files = [str(p) for p in (result.scene_files or [])]
@@ -402,7 +406,7 @@ class Handlers:
         if result.warnings:
             message = "⚠ Exported although stale:\n" + "\n".join(f"- {line}" for line in result.warnings) + f"\n\n{message}"
         if with_metrics:
-            message += " Measured: the table and the plot below."
+            message += f" Measured: {measured} (the table and the plot below)."
         return str(result.video), files, str(result.archive) if result.archive else None, message, plots
 
     def metrics_dir(self, project_id: str, request: gr.Request) -> Path:

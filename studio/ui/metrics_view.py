@@ -40,6 +40,11 @@ def metrics_rows(report: dict[str, Any]) -> list[list[str]]:
     ]
 
 
+def metrics_line(report: dict[str, Any]) -> str:
+    """The metrics in one line, for the export message (API clients see no table)."""
+    return " · ".join(f"{row[0]} {row[1]}" for row in metrics_rows(report)[1:])
+
+
 def per_chunk_points(report: dict[str, Any]) -> list[dict[str, Any]]:
     """(chunk, score, value) points, one per 8-frame chunk and score, for a line plot."""
     return [{"chunk": row["chunk"], "score": label, "value": float(row[key])}

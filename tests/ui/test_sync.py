@@ -118,6 +118,7 @@ def test_the_metrics_are_a_table_and_a_plot_drawn_from_the_last_export(studio):
     assert renderer.metrics(project_id, request)[0]["visible"] is False  # nothing measured yet
     message = handlers.export(project_id, True, request)[3]
     assert "```" not in message  # no wall of monospace text
+    assert "SCuts" in message and "seam score" in message  # an API client, who sees no table, reads them here
     table, plot = renderer.metrics(project_id, request)
     rows = {row[0]: row for row in table["value"]}
     assert {"SCuts", "MAWE", "seam score", "CLIP score"} <= set(rows) and table["visible"]
@@ -125,3 +126,12 @@ def test_the_metrics_are_a_table_and_a_plot_drawn_from_the_last_export(studio):
     assert set(plot["value"]["score"]) == {"motion (px/frame)", "consistency (dB)"} and plot["visible"]
     handlers.export(project_id, False, request)  # an export without metrics drops the older table
     assert renderer.metrics(project_id, request)[0]["visible"] is False
+
+
+def test_a_regeneration_says_which_anchor_holds_the_scene(studio):
+    handlers, _, request, project_id, *_ = studio
+    list(handlers.generate(project_id, "scene-1", 2, SessionState(), request))
+    message = handlers.regenerate_chunk(project_id, "scene-1", 1, 7, "", SessionState(), request)[-1]
+    scene = load_project(handlers.workspace.locate("alice", project_id)).script.scene("scene-1")
+    expected = "anchor: its scene image" if scene.scene_image else "anchor: frame 0 of chunk 0"
+    assert "remade with seed 7" in message and expected in message
