@@ -55,7 +55,8 @@ def boundary_seam_score(frames: np.ndarray, at: int, span: int = BOUNDARY_SPAN) 
 
     frames = _check(frames)
     if isinstance(at, bool) or not isinstance(at, int) or not 0 < at < len(frames):
-        raise StudioError(f"boundary {at!r} must be a frame index between 1 and {len(frames) - 1} (the first frame after the seam)")
+        raise StudioError(f"boundary {at!r} must be a frame index between 1 and {len(frames) - 1} "
+                          "(the first frame after the seam)")
     if isinstance(span, bool) or not isinstance(span, int) or span < 1:
         raise StudioError(f"span {span!r} must be a whole number of frames, at least 1")
     around = frames[max(0, at - span):at + span]  # (<= 2 * span, H, W, 3)
