@@ -54,8 +54,10 @@ def heal_seam(preset: Preset, left: np.ndarray, right: np.ndarray, *, prompt: st
               stop=None) -> SeamHealing:
     """Heal the seam between chunk k's frames `left` (L, H, W, 3) and chunk k+1's `right` (R, H, W, 3), uint8.
 
-    Returns new arrays (the inputs are not changed) and the boundary score before and after. The same
-    preset, frames, prompt and seed give the same result. A stop (a set threading.Event) raises
+    With diffusion models the window gets one SDEdit pass at refine.seam_strength; on the animatic preset
+    (no models) it gets a deterministic pixel cross-fade, which ignores the prompt and the seed (see the
+    module docstring). Returns new arrays (the inputs are not changed) and the boundary score before and
+    after. The same preset, frames, prompt and seed give the same result. A stop (a set threading.Event) raises
     StoppedError before anything is returned.
     """
     from studio.metrics.seams import boundary_seam_score
@@ -74,7 +76,7 @@ def heal_seam(preset: Preset, left: np.ndarray, right: np.ndarray, *, prompt: st
 
         method = "sdedit"
         try:
-            healed = sdedit_frames(preset, window, prompt, strength=preset.refine.seam_strength, seed=seed,
+            healed = sdedit_frames(preset, window, prompt, strength=preset.refine.seam_strength, seed=int(seed),
                                    mode=HEALING_MODE, stop=stop)  # (n, H, W, 3) uint8
         except StoppedError:
             raise StoppedError("seam healing stopped; both chunks are unchanged") from None
