@@ -110,6 +110,9 @@ class RefineConfig:
     window: int = 24  # frames per refiner window (official default)
     overlap: int = 8
     strength: float = 0.6  # SDEdit: noise to t = 600 of 1000
+    # SDEdit strength of seam healing (studio/generate/seam.py): lower than `strength`, since healing
+    # the frames around a kept chunk's seam should change them less than a refinement does.
+    seam_strength: float = 0.35
     steps: int = 30
     guidance: float = 7.5
     guidance_rescale: float = 0.0  # 0 = plain guidance; the official refiner uses 0.2
@@ -216,6 +219,8 @@ def check_preset(preset: Preset) -> Preset:
             raise StudioError(f"{where}: {section} size {width}x{height} must be divisible by 8")
     if not 0.0 <= preset.refine.guidance_rescale <= 1.0:
         raise StudioError(f"{where}: refine.guidance_rescale {preset.refine.guidance_rescale} must be between 0 and 1")
+    if not 0.0 < preset.refine.seam_strength <= 1.0:
+        raise StudioError(f"{where}: refine.seam_strength {preset.refine.seam_strength} must be in (0, 1]; the default is 0.35")
     if preset.refine.mode not in REFINE_MODES:
         raise StudioError(f"{where}: refine.mode {preset.refine.mode!r} must be {one_of(REFINE_MODES)}")
     if preset.planning.planner not in PLANNERS:

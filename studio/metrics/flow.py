@@ -58,6 +58,13 @@ def flow_magnitudes(frames: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+def flow_residual(frame_a: np.ndarray, frame_b: np.ndarray) -> tuple[float, float]:
+    """(mean flow magnitude in pixels, mean absolute grey-level residual of warp(frame_b, flow) against frame_a)."""
+    flow = optical_flow(frame_a, frame_b)  # (H, W, 2)
+    residual = np.abs(_gray(warp(frame_b, flow)).astype(np.float64) - _gray(frame_a).astype(np.float64))  # (H, W)
+    return float(np.linalg.norm(flow, axis=-1).mean()), float(residual.mean())
+
+
 def warp(frame: np.ndarray, flow: np.ndarray) -> np.ndarray:
     """Backward-warp `frame` by `flow` (H, W, 2): out[y, x] = frame[y + dy, x + dx] (bilinear, edges replicated)."""
     import cv2

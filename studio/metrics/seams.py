@@ -5,6 +5,9 @@ time of the mean optical-flow magnitude between consecutive frames. A seam is a 
 video with seams has a spiky flow curve and a high score; lower is better. OpenCV flow, so values
 are not on the paper's scale (8.72 naive / 6.01 shared noise / 3.32 randomized there).
 
+`boundary_seam_score` looks at one boundary only (where a kept chunk meets a regenerated one): how
+uneven the frame-to-frame change is over a few frames either side of it, in motion and in appearance.
+
 The X-T slice stacks one row of pixels over time: a seam shows as a horizontal break.
 """
 
@@ -17,6 +20,7 @@ import numpy as np
 from studio.errors import StudioError
 from studio.metrics.flow import flow_magnitudes
 
+BOUNDARY_SPAN = 4  # frames on each side of a boundary that its score looks at
 MIN_SLICE_HEIGHT = 256  # the slice is stretched in time to at least this many rows, so it is visible
 
 
@@ -35,6 +39,31 @@ def seam_score(frames: np.ndarray) -> float:
     if len(frames) < 3:
         return 0.0
     return float(np.std(flow_magnitudes(frames)))
+
+
+def boundary_seam_score(frames: np.ndarray, at: int, span: int = BOUNDARY_SPAN) -> float:
+    """How much the step from frame at-1 to frame at stands out from the steps around it; lower = smoother.
+
+    Over the frames [at - span, at + span) (clipped to the video), each consecutive pair gets two
+    measures of change: its mean optical-flow magnitude (pixels; what `seam_score` uses) and the mean
+    grey-level difference left after warping the second frame back onto the first by that flow (a
+    colour or lighting jump, which flow alone does not see). The score is the sum of the two standard
+    deviations over the pairs: about 0 when every step changes the picture alike, high when one step,
+    the seam, jumps. 0.0 when the span holds fewer than 3 frames.
+    """
+    from studio.metrics.flow import flow_residual
+
+    frames = _check(frames)
+    if isinstance(at, bool) or not isinstance(at, int) or not 0 < at < len(frames):
+        raise StudioError(f"boundary {at!r} must be a frame index between 1 and {len(frames) - 1} "
+                          "(the first frame after the seam)")
+    if isinstance(span, bool) or not isinstance(span, int) or span < 1:
+        raise StudioError(f"span {span!r} must be a whole number of frames, at least 1")
+    around = frames[max(0, at - span):at + span]  # (<= 2 * span, H, W, 3)
+    if len(around) < 3:
+        return 0.0
+    changes = np.array([flow_residual(a, b) for a, b in zip(around[:-1], around[1:])])  # (pairs, 2): pixels, grey levels
+    return float(changes[:, 0].std() + changes[:, 1].std())
 
 
 def xt_slice(frames: np.ndarray, row: int | None = None) -> np.ndarray:

@@ -77,20 +77,11 @@ def colour_drift(anchor: ColourStats, chunk: ColourStats) -> tuple[float, float]
     return float(np.linalg.norm(chunk.mean - anchor.mean)), float(np.linalg.norm(chunk.spread - anchor.spread))
 
 
-def _gray(frame: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-
-
 def pair_motion(frame_a: np.ndarray, frame_b: np.ndarray) -> tuple[float, float]:
     """(mean flow magnitude in pixels, mean absolute grey-level residual after warping b back onto a)."""
-    from studio.metrics.flow import optical_flow, warp
+    from studio.metrics.flow import flow_residual
 
-    flow = optical_flow(frame_a, frame_b)  # (H, W, 2)
-    magnitude = float(np.linalg.norm(flow, axis=-1).mean())
-    residual = np.abs(_gray(warp(frame_b, flow)).astype(np.float64) - _gray(frame_a).astype(np.float64))  # (H, W)
-    return magnitude, float(residual.mean())
+    return flow_residual(frame_a, frame_b)
 
 
 @dataclass

@@ -223,8 +223,10 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
         used_mode, frames = "lanczos", pixels
     else:
         used_mode = mode
-        frames = _refine_with_models(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
-                                     strength=strength, stop=stop, report=report)
+        from studio.refine.sdedit import sdedit_frames
+
+        frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
+                               strength=strength, stop=stop, report=report)
     if stop is not None and stop.is_set():
         raise StoppedError("refine stopped; the draft and project.json are unchanged")
 
@@ -245,42 +247,6 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     logger.info("refine %s (%s): seam score draft %.3f -> refined %.3f in %.1f s", scene_id, used_mode,
                 result.seam_score_draft, result.seam_score_refined, result.seconds)
     return result
-
-
-def _refine_with_models(preset: Preset, pixels: np.ndarray, prompt: str, *, mode: str, seed: int, strength: float,
-                        stop, report: Progress) -> np.ndarray:
-    """Encode, denoise in windows, decode: (T, H, W, 3) uint8 -> (T, H, W, 3) uint8."""
-    import torch
-    from diffusers import DDIMScheduler
-
-    from studio.models.cache import get_component, onto_device
-    from studio.models.diffusion import encode_prompts, frames_to_latents, latents_to_frames, vae_scale_factor
-
-    config = preset.refine
-    vae = get_component(preset, "vae")
-    unet = get_component(preset, "refiner_unet")
-    scale = vae_scale_factor(vae)
-    if pixels.shape[1] % scale or pixels.shape[2] % scale:
-        raise StudioError(f"refine size {pixels.shape[2]}x{pixels.shape[1]} must be divisible by the VAE factor {scale}")
-    # A private scheduler: set_timesteps mutates it, and the cached one is shared by every session.
-    # Trailing spacing, as the official refiner: 30 steps at strength 0.6 start at t = 599.
-    scheduler = DDIMScheduler.from_config(get_component(preset, "scheduler").config, timestep_spacing="trailing")
-    text_encoder = onto_device(preset, get_component(preset, "text_encoder"))
-    text_states = encode_prompts(get_component(preset, "tokenizer"), text_encoder, [config.negative_prompt, prompt])  # (2, 77, D)
-    report(0.02, "encoding")
-    latents = frames_to_latents(onto_device(preset, vae), pixels)  # (1, 4, T, h, w)
-    latents = latents.to(onto_device(preset, unet).device)
-    generator = torch.Generator().manual_seed(seed)
-
-    def on_step(done: int, total: int) -> None:
-        report(0.05 + 0.85 * done / total, f"{mode} step {done}/{total}")
-
-    latents = denoise_video(latents, unet=unet, scheduler=scheduler, text_states=text_states, window=config.window,
-                            overlap=config.overlap, steps=config.steps, strength=strength, guidance=config.guidance,
-                            guidance_rescale=config.guidance_rescale,
-                            mode=mode, generator=generator, stop=stop, on_step=on_step)
-    report(0.92, "decoding")
-    return latents_to_frames(onto_device(preset, vae), latents, tiling=config.vae_tiling)
 
 
 def refine_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, mode: str | None = None,

@@ -39,6 +39,8 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path):
         ({"streaming": {"steps": "many"}}, "streaming.steps must be int"),
         ({"streaming": {"width": 250}}, "divisible by 8"),
         ({"refine": {"mode": "fancy"}}, "refine.mode 'fancy'"),
+        ({"refine": {"seam_strength": 0}}, r"refine.seam_strength 0.0 must be in \(0, 1\]"),
+        ({"refine": {"seam_strength": 1.5}}, r"refine.seam_strength 1.5 must be in \(0, 1\]"),
         ({"models": {"backend": "cloud"}}, "models.backend 'cloud'"),
         ({"streaming": {"context_frames": 16}}, "context_frames 16"),
     ],
