@@ -55,6 +55,7 @@ class _Run:
         self.idle: list = []  # the workers this run holds and is not using now
         self.scene_workers: dict[str, list[str]] = {}  # scene id -> the workers that made its chunks
         self.threads = threads or head_threads()
+        self.over = False  # set when the run ends: the worker threads stop following their streams
 
     def events(self, scenes: list[str], stop) -> Iterator[ChunkEvent]:
         pending = deque(scenes)
@@ -118,6 +119,8 @@ class _Run:
 
         try:
             for ref in stream:
+                if self.over or not ray.is_initialized():  # a cancelled scene's last chunk: nobody reads it
+                    return
                 self.inbox.put(("chunk", actor, scene_id, ray.get(ref)))
             self.inbox.put(("done", actor, scene_id, None))
         except TaskCancelledError:
@@ -141,6 +144,8 @@ class _Run:
     def _cancel_running(self) -> None:
         import ray
 
+        self.over = True
+        held = [*self.idle, *self.running]
         for actor, (scene, stream) in list(self.running.items()):
             try:
                 ray.cancel(stream)
@@ -148,7 +153,7 @@ class _Run:
                 logger.debug("could not cancel a worker's scene: %s", error)
             self._finished(actor, scene)
         # A cancelled scene stops at its next step; the worker's next task waits behind it, so it is free now.
-        self.cluster.give_back([*self.idle, *self.running])
+        self.cluster.give_back(held)
         self.running.clear()
         self.idle.clear()
 
