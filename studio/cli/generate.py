@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.cli.common import add_cluster_options, add_preset_option, check_cluster_options, resolve_preset, seed_argument, stop_on_ctrl_c
+from studio.cli.common import (add_cluster_options, add_preset_option, check_cluster_options, resolve_preset,
+                               seed_argument, stop_on_ctrl_c)
 
 
 def register(commands) -> None:
