@@ -157,6 +157,14 @@ class BenchConfig:
 
 
 @dataclass
+class ClusterConfig:
+    """Where the server's Generate, Regenerate and Refine jobs run. Env STUDIO_CLUSTER / STUDIO_WORKERS override."""
+
+    spec: str = ""  # "" = in this process; local | auto | ray://HOST:PORT = on Ray workers (studio/cluster/)
+    workers: int = 0  # 0 = one per GPU of this machine (local); auto and ray:// need the count
+
+
+@dataclass
 class Preset:
     name: str
     description: str = ""
@@ -169,6 +177,7 @@ class Preset:
     export: ExportConfig = field(default_factory=ExportConfig)
     qa: QaConfig = field(default_factory=QaConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     source: str = ""  # the file it came from (not a YAML key)
 
 
@@ -227,6 +236,15 @@ def check_preset(preset: Preset) -> Preset:
         raise StudioError(f"{where}: planning.planner {preset.planning.planner!r} must be {one_of(PLANNERS)}")
     if preset.export.transition not in ("cut", "crossfade"):
         raise StudioError(f"{where}: export.transition {preset.export.transition!r} must be cut or crossfade")
+    if preset.cluster.spec or preset.cluster.workers:
+        from studio.cluster.connect import check_spec  # light: no Ray at import
+
+        try:
+            check_spec(preset.cluster.spec)
+        except StudioError as error:
+            raise StudioError(f"{where}: cluster.spec: {error}") from None
+        if preset.cluster.workers < 0:
+            raise StudioError(f"{where}: cluster.workers {preset.cluster.workers} must be 0 (one per GPU) or more")
     if preset.qa.embedding_frames < 1:
         raise StudioError(f"{where}: qa.embedding_frames {preset.qa.embedding_frames} must be at least 1")
     return preset

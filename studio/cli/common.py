@@ -34,6 +34,21 @@ def resolve_preset(name: str | None, project_dir: Path | None = None, *, planner
     return preset
 
 
+def add_cluster_options(parser: argparse.ArgumentParser, runs: str) -> None:
+    """--cluster and --workers: `runs` (what goes to the workers) on Ray instead of in this process."""
+    parser.add_argument("--cluster", default=None, help=f"run {runs} on Ray workers: local, auto or ray://HOST:PORT")
+    parser.add_argument("--workers", type=int, default=None, help="Ray workers (default: one per GPU of the cluster)")
+
+
+def check_cluster_options(args: argparse.Namespace) -> bool:
+    """True when a cluster is asked for; --workers alone is a one-line error."""
+    from studio.errors import StudioError
+
+    if args.cluster is None and args.workers is not None:
+        raise StudioError("--workers needs --cluster (local, auto or ray://HOST:PORT)")
+    return args.cluster is not None
+
+
 @contextmanager
 def stop_on_ctrl_c() -> Iterator[threading.Event]:
     """The first Ctrl-C sets the stop flag (the stage stops after the current step, keeping finished work)."""

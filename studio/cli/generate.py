@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from studio.cli.common import add_preset_option, resolve_preset, seed_argument, stop_on_ctrl_c
-from studio.errors import StudioError
+from studio.cli.common import (add_cluster_options, add_preset_option, check_cluster_options, resolve_preset,
+                               seed_argument, stop_on_ctrl_c)
 
 
 def register(commands) -> None:
@@ -14,8 +14,7 @@ def register(commands) -> None:
     parser.add_argument("project", type=Path, help="project folder")
     parser.add_argument("--scene", default=None, help="only this scene")
     parser.add_argument("--chunks", type=int, default=None, help="number of chunks per scene (default: the script's)")
-    parser.add_argument("--cluster", default=None, help="run scenes in parallel on Ray: local, auto or ray://HOST:PORT")
-    parser.add_argument("--workers", type=int, default=None, help="Ray workers (default: one per GPU of the cluster)")
+    add_cluster_options(parser, "scenes in parallel")
     add_preset_option(parser)
     parser.set_defaults(handler=run_generate)
 
@@ -25,6 +24,7 @@ def register(commands) -> None:
     parser.add_argument("--chunk", required=True, type=int, help="chunk index (0 is the first)")
     parser.add_argument("--seed", type=seed_argument, default=None, help="new seed (default: the recorded one)")
     parser.add_argument("--prompt", default=None, help="new prompt for this chunk")
+    add_cluster_options(parser, "the chunk")
     add_preset_option(parser)
     parser.set_defaults(handler=run_regenerate)
 
@@ -33,12 +33,10 @@ def run_generate(args: argparse.Namespace) -> int:
     from studio.generate.stage import generate_project
 
     preset = resolve_preset(args.preset, args.project)
-    if args.cluster is not None:  # Ray is imported only here, when a cluster is asked for
+    if check_cluster_options(args):  # Ray is imported only here, when a cluster is asked for
         from studio.cluster import on_cluster
 
         generate_project = on_cluster(args.cluster, args.workers)
-    elif args.workers is not None:
-        raise StudioError("--workers needs --cluster (local, auto or ray://HOST:PORT)")
     from studio.project.model import load_project
     from studio.project.staleness import anchor_note
 
@@ -60,7 +58,16 @@ def run_regenerate(args: argparse.Namespace) -> int:
     from studio.generate.stage import regenerate_chunk
 
     preset = resolve_preset(args.preset, args.project)
+    options = dict(seed=args.seed, prompt=args.prompt)
     with stop_on_ctrl_c() as stop:
-        event = regenerate_chunk(args.project, preset, args.scene, args.chunk, seed=args.seed, prompt=args.prompt, stop=stop)
+        if check_cluster_options(args):  # on a free Ray worker; the head writes project.json
+            from studio.cluster import joined
+            from studio.cluster.jobs import regenerate_chunk_on_cluster
+
+            with joined(args.cluster, args.workers) as cluster:
+                event = regenerate_chunk_on_cluster(cluster, args.project, preset, args.scene, args.chunk, stop=stop,
+                                                    **options)
+        else:
+            event = regenerate_chunk(args.project, preset, args.scene, args.chunk, stop=stop, **options)
     print(f"{event.scene_id} chunk {event.index} remade with seed {event.seed}; later chunks are stale: {event.stale}")
     return 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 from pathlib import Path
 
-from studio.cli.common import add_preset_option, resolve_preset, seed_argument, stop_on_ctrl_c, tqdm_progress
+from studio.cli.common import (add_cluster_options, add_preset_option, check_cluster_options, resolve_preset,
+                               seed_argument, stop_on_ctrl_c, tqdm_progress)
 from studio.config import REFINE_MODES
 
 
@@ -16,6 +18,7 @@ def register(commands) -> None:
     parser.add_argument("--mode", choices=REFINE_MODES, default=None, help="default: the preset's")
     parser.add_argument("--seed", type=seed_argument, default=None, help="seed of the noise and the cuts")
     parser.add_argument("--strength", type=float, default=None, help="SDEdit strength in (0, 1] (default: the preset's)")
+    add_cluster_options(parser, "the scenes in parallel")
     add_preset_option(parser)
     parser.set_defaults(handler=run_refine)
 
@@ -24,9 +27,17 @@ def run_refine(args: argparse.Namespace) -> int:
     from studio.refine.stage import refine_project
 
     preset = resolve_preset(args.preset, args.project)
-    with stop_on_ctrl_c() as stop:
-        for result in refine_project(args.project, preset, scene_id=args.scene, mode=args.mode, seed=args.seed,
-                                     strength=args.strength, stop=stop, progress=tqdm_progress("refine")):
+    options = dict(scene_id=args.scene, mode=args.mode, seed=args.seed, strength=args.strength)
+    with stop_on_ctrl_c() as stop, ExitStack() as on_exit:
+        if check_cluster_options(args):  # each scene on the next free Ray worker; the head writes project.json
+            from studio.cluster import joined
+            from studio.cluster.jobs import refine_project_on_cluster
+
+            cluster = on_exit.enter_context(joined(args.cluster, args.workers))
+            results = refine_project_on_cluster(cluster, args.project, preset, stop=stop, **options)
+        else:
+            results = refine_project(args.project, preset, stop=stop, progress=tqdm_progress("refine"), **options)
+        for result in results:
             print(f"{result.scene_id}: {result.path} ({result.num_frames} frames, {result.width}x{result.height}, "
                   f"seam score draft {result.seam_score_draft:.3f} -> refined {result.seam_score_refined:.3f})")
     return 0

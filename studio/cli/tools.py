@@ -35,6 +35,9 @@ def register(commands) -> None:
     parser.add_argument("--baseline", action="store_true", help="also run the naive way (fp32, eager, unbatched guidance)")
     parser.add_argument("--chunks", type=int, nargs="+", default=None, help="chunk counts (default: the preset's)")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps per chunk (default: the preset's)")
+    parser.add_argument("--cluster-workers", type=int, default=None, metavar="N",
+                        help="instead: scenes per minute on Ray with 1 worker, then N (--chunks: chunks per scene, default 2)")
+    parser.add_argument("--cluster", default="local", help="with --cluster-workers: local, auto or ray://HOST:PORT")
     add_preset_option(parser)
     parser.set_defaults(handler=run_bench)
 
@@ -71,6 +74,17 @@ def run_bench(args: argparse.Namespace) -> int:
     from studio.bench import run_bench as bench
 
     preset = resolve_preset(args.preset or "tiny")
+    if args.cluster_workers is not None:  # Ray is imported only here
+        from studio.bench_cluster import format_cluster_bench, run_cluster_bench
+
+        if args.chunks is not None and len(args.chunks) != 1:
+            from studio.errors import StudioError
+
+            raise StudioError("with --cluster-workers, --chunks takes one number: the chunks of each scene")
+        report = run_cluster_bench(preset, workers=args.cluster_workers, num_chunks=(args.chunks or [2])[0],
+                                   steps=args.steps, spec=args.cluster)
+        print(json.dumps(report, indent=2) if args.json else format_cluster_bench(report))
+        return 0
     report = bench(preset, chunk_counts=args.chunks, steps=args.steps, baseline=args.baseline)
     print(json.dumps(report, indent=2) if args.json else format_bench(report))
     return 0

@@ -4,12 +4,15 @@
 - worker.py     SceneWorker, one Ray actor per GPU (its own model cache): streams a scene's chunks back
 - scheduler.py  generate_project_on_cluster: hands scenes to free workers, writes project.json (the head
                 is its one writer), retries a lost worker's scene on another one, yields ChunkEvents
+- jobs.py       one regenerate or refine job on the next free worker (refine_project_on_cluster: all at once)
+- service.py    the server's cluster ($STUDIO_CLUSTER, $STUDIO_WORKERS or the preset), joined on the first job
 
 Ray is imported only here, and only when a cluster is asked for.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Iterator
 
 
@@ -28,3 +31,15 @@ def on_cluster(spec: str, workers: int | None = None):
             shutdown(cluster)
 
     return generate_project
+
+
+@contextmanager
+def joined(spec: str, workers: int | None = None):
+    """The cluster `spec` with its workers started, for one command; the workers stop when it ends."""
+    from studio.cluster.connect import connect, shutdown
+
+    cluster = connect(spec, workers)
+    try:
+        yield cluster
+    finally:
+        shutdown(cluster)

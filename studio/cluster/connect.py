@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 
 from studio.errors import StudioError
@@ -19,18 +20,61 @@ CLUSTER_ENV = "STUDIO_CLUSTER"
 WORKERS_ENV = "STUDIO_WORKERS"
 
 
+_WAIT_SECONDS = 0.2  # how often a run waiting for a free worker looks at its stop flag
+
+
 @dataclass
 class Cluster:
-    """The workers of one Ray cluster (actor handles), reused by every run of this process."""
+    """The workers of one Ray cluster (actor handles), reused by every run of this process.
+
+    Runs borrow workers (`take`) and hand them back (`give_back`): on a server several jobs run at once,
+    each on workers no other job holds, so one job's cancel or lost worker never touches another's.
+    """
 
     spec: str
     actors: list = field(default_factory=list)
     gpus: int = 0
     busy: dict = field(default_factory=dict)  # scene id -> the actor making it now
+    free: list = field(default_factory=list)  # the workers no run holds now
+    waiting: int = 0  # runs waiting for a free worker (a run with several gives one back after a scene)
+    changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    def __post_init__(self):
+        self.free = list(self.actors)  # every worker starts free
 
     @property
     def size(self) -> int:
         return len(self.actors)
+
+    def take(self, most: int, stop=None) -> list:
+        """Up to `most` free workers, waiting for one if none is free; [] once `stop` is set."""
+        with self.changed:
+            self.waiting += 1
+            try:
+                while not self.free:
+                    if not self.actors:
+                        raise StudioError("the cluster has no workers left; start it again (run generate again to resume)")
+                    if stop is not None and stop.is_set():
+                        return []
+                    self.changed.wait(_WAIT_SECONDS)
+                taken, self.free = self.free[:max(most, 1)], self.free[max(most, 1):]
+                return taken
+            finally:
+                self.waiting -= 1
+
+    def give_back(self, actors) -> None:
+        with self.changed:
+            self.free.extend(actor for actor in actors if actor in self.actors and actor not in self.free)
+            self.changed.notify_all()
+
+    def drop(self, actor) -> None:
+        """A lost worker: out of the cluster for good."""
+        with self.changed:
+            if actor in self.actors:
+                self.actors.remove(actor)
+            if actor in self.free:
+                self.free.remove(actor)
+            self.changed.notify_all()
 
 
 def check_spec(spec: str) -> str:
@@ -96,4 +140,7 @@ def shutdown(cluster: Cluster) -> None:
 
     for actor in cluster.actors:
         ray.kill(actor)
-    cluster.actors.clear()
+    with cluster.changed:
+        cluster.actors.clear()
+        cluster.free.clear()
+        cluster.changed.notify_all()

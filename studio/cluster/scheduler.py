@@ -31,35 +31,43 @@ _POLL_SECONDS = 0.2  # how often the head looks at `stop` while it waits for wor
 
 
 def generate_project_on_cluster(cluster: Cluster, project_dir: Path, preset: Preset, *, scene_id: str | None = None,
-                                num_chunks: int | None = None, stop=None) -> Iterator[ChunkEvent]:
-    """Stage 3 on the cluster's workers: the same ChunkEvents, in the order the chunks finish."""
+                                num_chunks: int | None = None, stop=None, threads: int | None = None) -> Iterator[ChunkEvent]:
+    """Stage 3 on the cluster's workers: the same ChunkEvents, in the order the chunks finish.
+
+    `threads`: torch CPU threads per worker (default: the head's, for bit-identical chunks on CPU).
+    """
     project_dir = Path(project_dir).resolve()
     project = load_project(project_dir)  # a missing or corrupt project is reported before anything runs
     scenes = scene_ids_to_make(project, scene_id)
     if not cluster.actors:
         raise StudioError("the cluster has no workers left; start it again (run generate again to resume)")
-    run = _Run(cluster, project_dir, preset, num_chunks, shared=_shares_folder(cluster, project_dir))
-    yield from run.events(project, scenes, stop)
+    run = _Run(cluster, project_dir, preset, num_chunks, threads=threads)
+    yield from run.events(scenes, stop)
 
 
 class _Run:
-    def __init__(self, cluster: Cluster, project_dir: Path, preset: Preset, num_chunks: int | None, shared: bool):
-        self.cluster, self.project_dir, self.preset, self.num_chunks, self.shared = (
-            cluster, project_dir, preset, num_chunks, shared)
+    def __init__(self, cluster: Cluster, project_dir: Path, preset: Preset, num_chunks: int | None,
+                 threads: int | None = None):
+        self.cluster, self.project_dir, self.preset, self.num_chunks = cluster, project_dir, preset, num_chunks
+        self.shared: dict = {}  # actor -> whether it sees the project folder
         self.inbox: queue.Queue = queue.Queue()  # (kind, actor, scene_id, payload) from the worker threads
         self.running: dict = {}  # actor -> (scene_id, streaming generator)
+        self.idle: list = []  # the workers this run holds and is not using now
         self.scene_workers: dict[str, list[str]] = {}  # scene id -> the workers that made its chunks
-        import torch  # the head's CPU threads, for workers to match (bit-identical results on CPU)
+        self.threads = threads or head_threads()
+        self.over = False  # set when the run ends: the worker threads stop following their streams
 
-        self.threads = torch.get_num_threads()
-
-    def events(self, project, scenes: list[str], stop) -> Iterator[ChunkEvent]:
-        pending, idle = deque(scenes), list(self.cluster.actors)
+    def events(self, scenes: list[str], stop) -> Iterator[ChunkEvent]:
+        pending = deque(scenes)
         try:
             while pending or self.running:
-                # 1. Every free worker takes the next scene.
-                while pending and idle:
-                    self._start(idle.pop(0), pending.popleft())
+                # 1. Workers for this run (waiting while other jobs hold all of them); each takes the next scene.
+                if pending and not self.idle and not self.running:
+                    self.idle = self.cluster.take(len(pending), stop)
+                    shared = bool(self.idle) and shares_folder(self.idle, self.project_dir)
+                    self.shared.update((actor, shared) for actor in self.idle)
+                while pending and self.idle:
+                    self._start(self.idle.pop(0), pending.popleft())
                 # 2. The next message from a worker (or a stop).
                 if stop is not None and stop.is_set():
                     return
@@ -69,15 +77,17 @@ class _Run:
                     continue
                 # 3. A chunk: merge its scene record, save, yield. A scene done: the worker is free.
                 if kind == "chunk":
-                    yield self._record(project, payload)
+                    yield self._record(actor, payload)
                 elif kind == "done":
-                    self.running.pop(actor, None)
-                    self.cluster.busy.pop(scene, None)
-                    idle.append(actor)
+                    self._finished(actor, scene)
+                    # Kept for the next scene, unless none is left or another job waits and this run has others.
+                    if pending and not (self.cluster.waiting and self.running):
+                        self.idle.append(actor)
+                    else:
+                        self.cluster.give_back([actor])
                 elif kind == "lost":  # the worker is gone: its scene resumes on the next free one
-                    self.running.pop(actor, None)
-                    self.cluster.busy.pop(scene, None)
-                    self.cluster.actors.remove(actor)
+                    self._finished(actor, scene)
+                    self.cluster.drop(actor)
                     logger.warning("worker lost during scene %s (%s); retrying it on another worker", scene, payload)
                     pending.appendleft(scene)
                     if not self.cluster.actors:
@@ -89,13 +99,18 @@ class _Run:
             self._cancel_running()
 
     def _start(self, actor, scene_id: str) -> None:
-        files = None if self.shared else _scene_files(self.project_dir, scene_id)
+        files = None if self.shared[actor] else scene_files(self.project_dir, scene_id)
         stream = actor.generate.remote(str(self.project_dir), self.preset, scene_id, self.num_chunks, files,
                                        self.threads)
         self.running[actor] = (scene_id, stream)
         self.cluster.busy[scene_id] = actor
         threading.Thread(target=self._follow, args=(actor, scene_id, stream), daemon=True,
                          name=f"cluster-{scene_id}").start()
+
+    def _finished(self, actor, scene_id: str) -> None:
+        self.running.pop(actor, None)
+        if self.cluster.busy.get(scene_id) is actor:  # another job's scene of the same id is not ours to clear
+            self.cluster.busy.pop(scene_id, None)
 
     def _follow(self, actor, scene_id: str, stream) -> None:
         """One worker thread per running scene: forward each chunk to the head's inbox, in order."""
@@ -104,6 +119,8 @@ class _Run:
 
         try:
             for ref in stream:
+                if self.over or not ray.is_initialized():  # a cancelled scene's last chunk: nobody reads it
+                    return
                 self.inbox.put(("chunk", actor, scene_id, ray.get(ref)))
             self.inbox.put(("done", actor, scene_id, None))
         except TaskCancelledError:
@@ -111,22 +128,15 @@ class _Run:
         except RayActorError as error:
             self.inbox.put(("lost", actor, scene_id, type(error).__name__))
         except RayTaskError as error:
-            cause = error.cause if isinstance(error.cause, Exception) else error
-            self.inbox.put(("error", actor, scene_id, cause if isinstance(cause, StudioError) else StudioError(
-                f"scene {scene_id} failed on a worker: {str(error).strip().splitlines()[-1]}")))
+            self.inbox.put(("error", actor, scene_id, worker_error(error, f"scene {scene_id}")))
 
-    def _record(self, project, sent) -> ChunkEvent:
+    def _record(self, actor, sent) -> ChunkEvent:
         """Head side of one chunk: its files (unshared), the scene record into project.json, the event."""
-        paths = ProjectPaths(self.project_dir)
-        for relative, data in sent.files.items():
-            atomic_write_bytes(paths.absolute(relative), data)
-        scene = scene_from_dict(sent.scene)
-        scenes = project.script.scenes
-        scenes[[s.id for s in scenes].index(scene.id)] = scene
-        save_project(project, self.project_dir)
+        scene = merge_scene(self.project_dir, sent.scene, sent.files)
         self.scene_workers.setdefault(scene.id, []).append(sent.worker)
         event = sent.event
-        if not self.shared:  # the worker's paths are in its scratch folder
+        if not self.shared[actor]:  # the worker's paths are in its scratch folder
+            paths = ProjectPaths(self.project_dir)
             event.frames_path = paths.absolute(scene.chunks[event.index].frames)
             event.preview_path = paths.absolute(scene.chunks[event.index].preview)
         return event
@@ -134,29 +144,68 @@ class _Run:
     def _cancel_running(self) -> None:
         import ray
 
-        for _scene, stream in list(self.running.values()):
+        self.over = True
+        held = [*self.idle, *self.running]
+        for actor, (scene, stream) in list(self.running.items()):
             try:
                 ray.cancel(stream)
             except Exception as error:  # noqa: BLE001 - best effort: the run is over either way
                 logger.debug("could not cancel a worker's scene: %s", error)
+            self._finished(actor, scene)
+        # A cancelled scene stops at its next step; the worker's next task waits behind it, so it is free now.
+        self.cluster.give_back(held)
         self.running.clear()
-        self.cluster.busy.clear()
+        self.idle.clear()
 
 
-def _shares_folder(cluster: Cluster, project_dir: Path) -> bool:
-    """True when every worker reads a marker the head writes into the project folder."""
+# ----------------------------------------------------------------------------- shared by every cluster job
+
+_HEAD_WRITES = threading.Lock()  # the head writes project.json for every job of this process, one at a time
+
+
+def head_threads() -> int:
+    import torch  # the head's CPU threads, for workers to match (bit-identical results on CPU)
+
+    return torch.get_num_threads()
+
+
+def merge_scene(project_dir: Path, scene_record: dict, files: dict[str, bytes]):
+    """A worker's result on the head: its files (unshared folder) written atomically, then its scene's record
+    merged into project.json as it is now on disk (other jobs may have saved other scenes meanwhile)."""
+    paths = ProjectPaths(project_dir)
+    for relative, data in files.items():
+        atomic_write_bytes(paths.absolute(relative), data)
+    scene = scene_from_dict(scene_record)
+    with _HEAD_WRITES:
+        project = load_project(project_dir)
+        scenes = project.script.scenes
+        scenes[[s.id for s in scenes].index(scene.id)] = scene
+        save_project(project, project_dir)
+    return scene
+
+
+def worker_error(error, what: str) -> StudioError:
+    """The StudioError a worker raised (a person can act on it), else one line naming the job."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, StudioError):
+        return cause
+    return StudioError(f"{what} failed on a worker: {str(error).strip().splitlines()[-1]}")
+
+
+def shares_folder(actors: list, project_dir: Path) -> bool:
+    """True when every one of `actors` (workers this run holds) reads a marker the head writes into the folder."""
     import ray
 
     token = secrets.token_hex(8)
     marker = project_dir / f".cluster-{token}"
     marker.write_text(token, encoding="utf-8")
     try:
-        return all(ray.get([actor.sees.remote(str(marker), token) for actor in cluster.actors]))
+        return all(ray.get([actor.sees.remote(str(marker), token) for actor in actors]))
     finally:
         marker.unlink(missing_ok=True)
 
 
-def _scene_files(project_dir: Path, scene_id: str) -> dict[str, bytes]:
+def scene_files(project_dir: Path, scene_id: str) -> dict[str, bytes]:
     """project.json, the scene's folder and its scene image: all a worker without the folder needs."""
     paths = ProjectPaths(project_dir)
     scene = load_project(project_dir).script.scene(scene_id)

@@ -1,7 +1,8 @@
 """SceneWorker: one Ray actor per GPU (or CPU slot), each with its own model cache (its own process).
 
 `generate(...)` is a Ray streaming generator: it yields one WorkerChunk per finished chunk, so the head
-sees chunks as they come. The worker never writes project.json: every progress save in the chunk loop
+sees chunks as they come. `regenerate(...)` (one chunk again) and `refine(...)` (one scene) are single
+jobs that any free worker takes: they return one WorkerChunk / WorkerRefine. The worker never writes project.json: every progress save in the chunk loop
 is captured as the scene's record and sent with the chunk, and the head merges it (one writer, so
 parallel scenes never lose each other's records).
 
@@ -16,9 +17,10 @@ import dataclasses
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from studio.config import Preset
 from studio.generate.stage import ChunkEvent
@@ -32,6 +34,16 @@ class WorkerChunk:
     scene: dict  # dataclasses.asdict(Scene) after this chunk
     files: dict[str, bytes] = field(default_factory=dict)  # project-relative path -> bytes (unshared filesystem)
     worker: str = ""  # host:pid, for logs and tests
+
+
+@dataclass
+class WorkerRefine:
+    """What a worker sends back for one refined scene: the result, the scene's record, (unshared) the files."""
+
+    result: Any  # studio.refine.stage.RefineResult; its paths are the worker's
+    scene: dict
+    files: dict[str, bytes] = field(default_factory=dict)
+    worker: str = ""
 
 
 class SceneWorker:
@@ -62,28 +74,71 @@ class SceneWorker:
         """
         from studio.generate.stage import generate_scene
 
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
-
-        scratch = None if files is None else Path(tempfile.mkdtemp(prefix="studio-worker-"))
-        folder = Path(project_dir) if scratch is None else scratch
-        try:
-            if scratch is not None:
-                _write_files(scratch, files)
-            records: list[dict] = []
-
-            def keep_record(project, _folder) -> None:  # instead of save_project: the head saves
-                records.append(dataclasses.asdict(project.script.scene(scene_id)))
-
-            for event in generate_scene(folder, preset, scene_id, num_chunks=num_chunks, save=keep_record,
+        with _project_folder(project_dir, files, threads) as (folder, scratch):
+            records = _SceneRecords(scene_id)
+            for event in generate_scene(folder, preset, scene_id, num_chunks=num_chunks, save=records.keep,
                                         stop=_Cancelled()):
                 sent = {} if scratch is None else _new_files(scratch, scene_id, event)
-                yield WorkerChunk(event, records[-1], sent, self.name)
-        finally:
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+                yield WorkerChunk(event, records.last, sent, self.name)
+
+    def regenerate(self, project_dir: str, preset: Preset, scene_id: str, chunk_index: int, seed: int | None,
+                   prompt: str | None, files: dict[str, bytes] | None = None,
+                   threads: int | None = None) -> WorkerChunk:
+        """Make one chunk again (studio.generate.stage.regenerate_chunk); the head saves the record."""
+        from studio.generate.stage import regenerate_chunk
+
+        with _project_folder(project_dir, files, threads) as (folder, scratch):
+            records = _SceneRecords(scene_id)
+            event = regenerate_chunk(folder, preset, scene_id, chunk_index, seed=seed, prompt=prompt,
+                                     stop=_Cancelled(), save=records.keep)
+            sent = {} if scratch is None else _new_files(scratch, scene_id, event)
+            return WorkerChunk(event, records.last, sent, self.name)
+
+    def refine(self, project_dir: str, preset: Preset, scene_id: str, mode: str | None, seed: int | None,
+               strength: float | None, files: dict[str, bytes] | None = None,
+               threads: int | None = None) -> WorkerRefine:
+        """Refine one scene (studio.refine.stage.refine_scene); the head saves the record."""
+        from studio.refine.stage import refine_scene
+
+        with _project_folder(project_dir, files, threads) as (folder, scratch):
+            records = _SceneRecords(scene_id)
+            result = refine_scene(folder, preset, scene_id, mode=mode, seed=seed, strength=strength,
+                                  stop=_Cancelled(), save=records.keep)
+            written = [result.path, result.xt_slice_path]
+            sent = {} if scratch is None else {path.relative_to(scratch).as_posix(): path.read_bytes()
+                                               for path in written if path is not None and path.is_file()}
+            return WorkerRefine(result, records.last, sent, self.name)
+
+
+class _SceneRecords:
+    """The stage's `save` on a worker: keeps the scene's record instead of writing project.json (the head saves)."""
+
+    def __init__(self, scene_id: str):
+        self.scene_id, self.records = scene_id, []
+
+    def keep(self, project, _folder) -> None:
+        self.records.append(dataclasses.asdict(project.script.scene(self.scene_id)))
+
+    @property
+    def last(self) -> dict:
+        return self.records[-1]
+
+
+@contextmanager
+def _project_folder(project_dir: str, files: dict[str, bytes] | None, threads: int | None):
+    """(folder, scratch): the shared project folder (scratch None), else a scratch copy of the files sent."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    scratch = None if files is None else Path(tempfile.mkdtemp(prefix="studio-worker-"))
+    try:
+        if scratch is not None:
+            _write_files(scratch, files)
+        yield (Path(project_dir) if scratch is None else scratch), scratch
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 class _Cancelled:

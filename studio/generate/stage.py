@@ -90,7 +90,7 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
 
 
 def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int, *, seed: int | None = None,
-                     prompt: str | None = None, stop=None) -> ChunkEvent:
+                     prompt: str | None = None, stop=None, save=save_project) -> ChunkEvent:
     """Make chunk `chunk_index` again from chunk k-1's frames and the anchor; later chunks become stale.
 
     With the recorded seed and prompt the result is bit-identical (and then nothing becomes stale).
@@ -117,7 +117,7 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
     prompt = (old.prompt or scene.prompt_for_chunk(chunk_index)) if prompt is None else prompt.strip()
     if stop is not None and stop.is_set():
         raise StoppedError("stopped before regenerating; nothing changed")
-    return _ChunkMaker(project_dir, preset, project, scene).make(chunk_index, seed, prompt, stop, regenerate=True)
+    return _ChunkMaker(project_dir, preset, project, scene, save).make(chunk_index, seed, prompt, stop, regenerate=True)
 
 
 # ----------------------------------------------------------------------------- the work

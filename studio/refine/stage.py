@@ -189,10 +189,12 @@ def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "tor
 
 
 def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str | None = None, seed: int | None = None,
-                 strength: float | None = None, stop=None, progress: Progress | None = None) -> RefineResult:
+                 strength: float | None = None, stop=None, progress: Progress | None = None,
+                 save=None) -> RefineResult:
     """Refine one scene's draft into scenes/<id>/refined.mp4 (+ its X-T slice) and record it in project.json.
 
     A stop raises StoppedError before anything is written: the draft and the project stay as they were.
+    `save(project, project_dir)` records the result (default: project.json; a cluster worker hands it to the head).
     """
     from studio.media.video import load_scene_frames, write_mp4
     from studio.metrics.seams import save_xt_slice, seam_score
@@ -237,7 +239,7 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     project = load_project(project_dir)  # re-read: another stage may have saved meanwhile
     refined_scene = project.script.scene(scene_id)
     refined_scene.refined, refined_scene.refined_outdated = paths.relative(path), False
-    save_project(project, project_dir)
+    (save or save_project)(project, project_dir)
     result = RefineResult(
         scene_id=scene_id, path=path, num_frames=len(frames), width=frames.shape[2], height=frames.shape[1],
         mode=used_mode, seam_score_draft=seam_score(draft), seam_score_refined=seam_score(frames),

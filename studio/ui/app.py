@@ -54,8 +54,9 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
     with gr.Blocks(title="StreamStudio", analytics_enabled=False) as demo:
         ui = SimpleNamespace(handlers=handlers, preset=preset, examples=load_examples(), demo_load=demo.load)
         ui.session = gr.State(SessionState(), delete_callback=forget_session)
-        # Every event that runs a model shares one lock: one GPU, one job at a time.
-        ui.gpu = {"concurrency_id": GPU_CONCURRENCY_ID, "concurrency_limit": 1}
+        # Every event that runs a model shares one lock: one GPU, one job at a time; on a cluster, one job
+        # per worker at a time (each session's jobs still in its own project folder).
+        ui.gpu = {"concurrency_id": GPU_CONCURRENCY_ID, "concurrency_limit": handlers.gpu_jobs_at_once}
         gr.HTML(header_html(preset, preset_reason), elem_id="studio-header")
         with gr.Row(equal_height=True, elem_classes=["project-bar"]):
             ui.project_id = gr.Textbox(label="Project id", placeholder="planned projects get an id; type a saved one to open it",

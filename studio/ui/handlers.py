@@ -58,8 +58,13 @@ class Handlers:
     """All handlers of one studio (one preset, one projects root)."""
 
     def __init__(self, preset: Preset, workspace: Workspace):
+        from studio.cluster.service import cluster_jobs  # light: Ray is imported on the first cluster job
+
         self.preset = preset
         self.workspace = workspace
+        # Generate, Regenerate and Refine on Ray workers when a cluster is asked for, else in this process.
+        self.cluster = cluster_jobs(preset)
+        self.gpu_jobs_at_once = self.cluster.workers if self.cluster else 1
         # The GPU entry points: a ZeroGPU slice per call on Spaces, unchanged everywhere else.
         for name, seconds in GPU_SECONDS.items():
             setattr(self, name, gpu_entry(duration=seconds)(getattr(self, name)))
@@ -267,6 +272,8 @@ class Handlers:
         progress(0.0, desc="starting")
         shown = scene_ids[0]
         anchors = _anchor_notes(project, project_dir, scene_ids)
+        if self.cluster is not None:
+            generate_project = self.cluster.generate_project
         for event in generate_project(project_dir, self.preset, scene_id=scene_id or None, num_chunks=count, stop=stop):
             made, shown = made + 1, event.scene_id
             progress(min(made / max(planned, 1), 1.0), desc=f"{shown}: chunk {event.index} done")
@@ -309,6 +316,8 @@ class Handlers:
         if stop is not None:
             stop.clear()
         progress(0.1, desc=f"{scene.id}: chunk {index}")
+        if self.cluster is not None:
+            regenerate_chunk = self.cluster.regenerate_chunk
         event = regenerate_chunk(project_dir, self.preset, scene.id, index, seed=parse_seed(seed),
                                  prompt=(prompt or "").strip() or None, stop=stop)
         project = load_project(project_dir)
@@ -357,6 +366,8 @@ class Handlers:
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
+        if self.cluster is not None:
+            refine_scene = self.cluster.refine_scene
         result = refine_scene(project_dir, self.preset, scene.id, mode=mode or None, seed=parse_seed(seed),
                               strength=strength_value, stop=stop, progress=progress_adapter(progress))
         project = load_project(project_dir)

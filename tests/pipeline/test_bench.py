@@ -66,3 +66,26 @@ def test_bad_chunk_counts_and_animatic_are_refused(small):
         run_bench(small, chunk_counts=[0])
     with pytest.raises(StudioError, match="animatic preset runs no models"):
         run_bench(load_preset("animatic"))
+
+
+def test_cluster_bench_reports_scenes_per_minute_for_1_and_2_workers(small, capsys):
+    """The cluster mode through the CLI: one run, the same 3-scene project on 1 then 2 Ray workers (1 chunk each)."""
+    import json
+
+    pytest.importorskip("ray")
+    from studio.cli import main
+
+    assert main(["bench", "--preset", "tiny", "--cluster-workers", "2", "--chunks", "1", "--steps", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    one, two = report["scenes_per_minute_1_worker"], report["scenes_per_minute_2_workers"]
+    assert one > 0 and two > 0 and (report["scenes"], report["chunks_per_scene"]) == (3, 1)
+    assert one == pytest.approx(3 / report["seconds_1_worker"] * 60, rel=0.01)
+    assert report["cluster_speedup"] == pytest.approx(two / one, rel=0.01)
+    assert report["same_chunks"] is True  # the same threads per worker in both runs: the same chunks
+
+
+def test_cluster_bench_refuses_one_worker(small):
+    from studio.bench_cluster import run_cluster_bench
+
+    with pytest.raises(StudioError, match="must be 2 or more"):
+        run_cluster_bench(small, workers=1)

@@ -108,7 +108,7 @@ def test_a_killed_worker_costs_no_finished_chunk(cluster, tmp_path, preset, refe
 def test_without_a_shared_folder_the_head_writes_the_files(cluster, tmp_path, preset, reference, monkeypatch):
     from studio.cluster import scheduler
 
-    monkeypatch.setattr(scheduler, "_shares_folder", lambda cluster, folder: False)
+    monkeypatch.setattr(scheduler, "shares_folder", lambda cluster, folder: False)
     path = make_project(tmp_path / "p")
     events = list(scheduler.generate_project_on_cluster(cluster, path, preset, num_chunks=2))
     assert all(event.frames_path.is_relative_to(path) and event.frames_path.is_file() for event in events)
