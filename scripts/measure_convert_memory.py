@@ -12,6 +12,10 @@ the peaks of RssAnon: memory the process allocated, and RssFile: pages of mapped
 kernel can drop at will), and ru_maxrss of the child once it ends. A second run on an all-stride-0
 checkpoint gives the baseline (imports, the meta-device model the file is checked against). The
 conversion streams when the peak above that baseline is about one tensor, not the file.
+
+The checkpoints are written by a subprocess of their own: a child started from a parent that holds
+gigabytes inherits the parent's memory in its ru_maxrss and VmHWM (the kernel records the old memory's
+high-water mark at exec), which would be measured as the converter's.
 """
 
 from __future__ import annotations
@@ -76,26 +80,41 @@ def _status_kib(pid: int) -> dict[str, int]:
 
 
 def measure_convert(source: Path, target: Path) -> dict:
-    """Run the convert command; its peak memory in MiB and its seconds."""
+    """Run the convert command; its peak memory in MiB and its seconds (ru_maxrss from wait4: this child's own)."""
     command = [sys.executable, "-m", "studio", "weights", "convert", str(source), "-o", str(target), "--preset", "gpu"]
+    log = target.with_suffix(".log")
     started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peaks = {"VmHWM": 0, "RssAnon": 0, "RssFile": 0}
-    while child.poll() is None:
-        for key, value in _status_kib(child.pid).items():
-            if key in peaks:
-                peaks[key] = max(peaks[key], value)
-        time.sleep(0.05)
-    out, err = child.communicate()
+    with open(log, "w") as output:
+        child = subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT)
+        peaks = {"VmHWM": 0, "RssAnon": 0, "RssFile": 0}
+        while True:
+            for key, value in _status_kib(child.pid).items():
+                if key in peaks:
+                    peaks[key] = max(peaks[key], value)
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.05)
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so that its rusage is its own
     seconds = time.perf_counter() - started
+    lines = log.read_text().strip().splitlines()
+    log.unlink()
     if child.returncode != 0:
-        raise SystemExit(f"convert failed ({child.returncode}): {err.strip().splitlines()[-1:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"peak_rss_mib": round(max(after, peaks["VmHWM"]) / 1024, 1),
-            "children_ru_maxrss_mib": round(after / 1024, 1),  # getrusage: the largest child so far
+        raise SystemExit(f"convert failed ({child.returncode}): {lines[-1:]}")
+    return {"peak_rss_mib": round(max(usage.ru_maxrss, peaks["VmHWM"]) / 1024, 1),
+            "ru_maxrss_mib": round(usage.ru_maxrss / 1024, 1),
             "peak_rss_anon_mib": round(peaks["RssAnon"] / 1024, 1),
             "peak_rss_file_mib": round(peaks["RssFile"] / 1024, 1),
-            "seconds": round(seconds, 1), "output": out.strip()}
+            "seconds": round(seconds, 1), "output": lines[-1] if lines else ""}
+
+
+def write_in_subprocess(path: Path, gigabytes: float) -> dict:
+    """Write a synthetic checkpoint from another process (this one stays small); its sizes."""
+    command = [sys.executable, __file__, "--write", str(path), "--gigabytes", str(gigabytes)]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"writing {path} failed: {result.stderr.strip().splitlines()[-1:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> int:
@@ -103,22 +122,27 @@ def main() -> int:
     parser.add_argument("--gigabytes", type=float, default=2.0, help="size of real data in the checkpoint")
     parser.add_argument("--folder", type=Path, default=Path("/tmp"))
     parser.add_argument("--keep", action="store_true", help="keep the files (they are deleted by default)")
+    parser.add_argument("--write", type=Path, help=argparse.SUPPRESS)  # the writer subprocess's own mode
     args = parser.parse_args()
+    if args.write:
+        state, filled, largest = synthetic_state(args.gigabytes)
+        write_checkpoint(args.write, state)
+        print(json.dumps({"filled": filled, "largest": largest}))
+        return 0
     folder = args.folder / f"streamstudio-convert-memory-{os.getpid()}"
     folder.mkdir(parents=True)
     paths = [folder / name for name in ("baseline.ckpt", "baseline.safetensors", "big.ckpt", "big.safetensors")]
     try:
-        state, _, largest = synthetic_state(0.0)
-        write_checkpoint(paths[0], state)
+        write_in_subprocess(paths[0], 0.0)
         baseline = measure_convert(paths[0], paths[1])
         paths[1].unlink()
-        state, filled, largest = synthetic_state(args.gigabytes)
-        write_checkpoint(paths[2], state)
-        del state  # the writer's copy; the child maps the file itself
+        sizes = write_in_subprocess(paths[2], args.gigabytes)
+        largest = sizes["largest"]
         big = measure_convert(paths[2], paths[3])
         report = {
+            "measuring_process_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "checkpoint_mib": round(paths[2].stat().st_size / MIB, 1),
-            "filled_tensor_mib": round(filled / MIB, 1),
+            "filled_tensor_mib": round(sizes["filled"] / MIB, 1),
             "output_mib": round(paths[3].stat().st_size / MIB, 1),
             "largest_tensor_fp32_mib": round(largest / MIB, 1),
             "largest_tensor_fp16_mib": round(largest / 2 / MIB, 1),
