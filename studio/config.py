@@ -19,6 +19,9 @@ BACKENDS = ("tiny", "hub", "animatic", "random")
 PLANNERS = ("rules", "local", "remote")
 REFINE_MODES = ("randomized", "shared-noise", "naive")
 SCHEDULERS = ("ddim", "dpm-solver++", "unipc")
+# Chunk 0 of a text-started scene: the official stage runs diffusers' DPMSolverMultistepScheduler with its defaults.
+FIRST_CHUNK_SCHEDULERS = ("dpm-solver-multistep", *SCHEDULERS)
+FIRST_CHUNK_UNETS = ("base", "streaming")
 
 
 def one_of(choices: tuple[str, ...]) -> str:
@@ -104,6 +107,21 @@ class StreamingConfig:
 
 
 @dataclass
+class FirstChunkConfig:
+    """Chunk 0 of a scene started from text alone (no scene image, so no context for the CAM).
+
+    The official StreamingT2V makes those 16 frames with the untouched public ModelScope pipeline, not
+    with its fine-tuned base: that base's spatial layers were trained with the APM's image tokens and
+    never ran text-only. A scene started from its scene image does not use this section.
+    """
+
+    unet: str = "base"  # base = the public ModelScope UNet; streaming = the fine-tuned one (the old behaviour)
+    scheduler: str = "dpm-solver-multistep"  # official: DPMSolverMultistepScheduler from the base scheduler config
+    steps: int = 50
+    guidance: float = 9.0  # diffusers' TextToVideoSDPipeline default, which the official code keeps
+
+
+@dataclass
 class RefineConfig:
     width: int = 720
     height: int = 720
@@ -173,6 +191,7 @@ class Preset:
     planning: PlanningConfig = field(default_factory=PlanningConfig)
     references: ReferencesConfig = field(default_factory=ReferencesConfig)
     streaming: StreamingConfig = field(default_factory=StreamingConfig)
+    first_chunk: FirstChunkConfig = field(default_factory=FirstChunkConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     qa: QaConfig = field(default_factory=QaConfig)
@@ -223,6 +242,13 @@ def check_preset(preset: Preset) -> Preset:
         raise StudioError(f"{where}: streaming.context_frames {s.context_frames} must be between 1 and frames_per_chunk - 1")
     if s.scheduler not in SCHEDULERS:
         raise StudioError(f"{where}: streaming.scheduler {s.scheduler!r} must be {one_of(SCHEDULERS)}")
+    first = preset.first_chunk
+    if first.unet not in FIRST_CHUNK_UNETS:
+        raise StudioError(f"{where}: first_chunk.unet {first.unet!r} must be {one_of(FIRST_CHUNK_UNETS)}")
+    if first.scheduler not in FIRST_CHUNK_SCHEDULERS:
+        raise StudioError(f"{where}: first_chunk.scheduler {first.scheduler!r} must be {one_of(FIRST_CHUNK_SCHEDULERS)}")
+    if first.steps < 1 or s.steps < 1:
+        raise StudioError(f"{where}: first_chunk.steps {first.steps} and streaming.steps {s.steps} must be at least 1")
     for section, width, height in (("streaming", s.width, s.height), ("refine", preset.refine.width, preset.refine.height)):
         if width % 8 or height % 8:
             raise StudioError(f"{where}: {section} size {width}x{height} must be divisible by 8")

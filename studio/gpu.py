@@ -54,7 +54,11 @@ def gpu_entry(duration: int | float | Callable[..., float] = DEFAULT_DURATION_SE
 
 
 def chunk_gpu_seconds(preset: "Preset") -> int:
-    """The ZeroGPU budget of one chunk of this preset, from its steps and frame size."""
+    """The ZeroGPU budget of one chunk of this preset, from its steps and frame size.
+
+    The steps are the larger of the streaming chunks' and a text-started chunk 0's (first_chunk), so
+    either fits; the public UNet's step costs less (no CAM), which leaves a margin."""
     s = preset.streaming
     area = (s.width * s.height) / (256 * 256)
-    return int(math.ceil(CHUNK_FIXED_SECONDS + CHUNK_SECONDS_PER_STEP_AT_256 * s.steps * area))
+    steps = max(s.steps, preset.first_chunk.steps if preset.first_chunk.unet == "base" else 0)
+    return int(math.ceil(CHUNK_FIXED_SECONDS + CHUNK_SECONDS_PER_STEP_AT_256 * steps * area))

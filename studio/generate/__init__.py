@@ -5,6 +5,7 @@
 - apm.py         Appearance Preservation Module: CLIP image tokens, resampler, installation into the UNet
 - model.py       StreamingModel: base UNet3D + CAM + APM in one forward
 - sampler.py     StreamingPipeline.make_chunk: our own denoising loop over one chunk
+- first_chunk.py which model makes a chunk: a text-started chunk 0 from the public ModelScope UNet (official)
 - checkpoint.py  the released weights (official Lightning ckpt and the VidXTend layout) -> fp16 safetensors
 - stage.py       generate_scene / regenerate_chunk / generate_project over a project folder (events, resume)
 

@@ -165,7 +165,7 @@ def convert_checkpoint(source: Path, target: Path, expected: dict | None = None,
             raise StudioError(reason)
     try:
         write_safetensors_streaming(mapped, Path(target), {"layout": report.layout, "source": Path(source).name},
-                                    progress or log_progress)
+                                    progress or log_progress, mapped_source=Path(source))
     except OSError as error:  # a full disk mid-way: atomic_path has already removed the partial file
         raise StudioError(f"could not write {target} ({error.strerror or error}); nothing was written: "
                           "free some disk space and try again") from None

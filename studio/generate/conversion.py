@@ -1,7 +1,8 @@
 """Converting a released checkpoint to one fp16 safetensors file in our names, tensor by tensor.
 
-The source is memory-mapped (ckpt_reader) and each tensor is cast and written on its own, so the peak
-memory is about the largest tensor, not the file. safetensors' own `save_file` wants every tensor in
+The source is memory-mapped (ckpt_reader) and each tensor is cast and written on its own, and its
+pages of the mapped file are given back once written (mapped_pages.py), so the peak memory is about
+the largest tensor, not the file. safetensors' own `save_file` wants every tensor in
 memory at once, so the (simple, documented) format is written here: an 8-byte little-endian header
 length, a JSON header of names, dtypes, shapes and byte offsets, then the raw bytes in header order.
 """
@@ -56,13 +57,19 @@ def check_free_space(folder: Path, needed: int) -> None:
 
 
 def write_safetensors_streaming(tensors: dict, target: Path, metadata: dict,
-                                progress: Callable[[int, int], None] | None = None) -> int:
+                                progress: Callable[[int, int], None] | None = None,
+                                mapped_source: Path | None = None) -> int:
     """Write `tensors` (any device/dtype, memory-mapped is fine) as fp16 safetensors; returns the bytes written.
 
-    Atomic: a failure (a full disk included) leaves no file at `target`.
+    With `mapped_source` (the file the tensors are memory-mapped from, never written to), each tensor's
+    pages of that mapping are released once it is written. Atomic: a failure (a full disk included)
+    leaves no file at `target`.
     """
     import torch
 
+    from studio.generate.mapped_pages import MappedPages
+
+    mapped = MappedPages(mapped_source) if mapped_source is not None else None
     header, data_size = _header(tensors, {k: str(v) for k, v in metadata.items()})
     check_free_space(Path(target).parent, data_size + len(header))
     with atomic_path(Path(target)) as tmp, open(tmp, "wb") as handle:
@@ -73,9 +80,13 @@ def write_safetensors_streaming(tensors: dict, target: Path, metadata: dict,
             converted = tensor.to(device="cpu", dtype=output_dtype(tensor)).contiguous()
             handle.write(memoryview(converted.reshape(-1).view(torch.uint8).numpy()))  # (numel * itemsize,) bytes
             del converted
+            if mapped is not None:
+                mapped.release(tensor)  # 2. its pages of the source file: read again from disk if ever needed
             if progress:
                 progress(index + 1, len(tensors))
         handle.flush()
+    if mapped is not None:
+        logger.debug("released %.0f MiB of mapped checkpoint pages", mapped.released_bytes / 2**20)
     return data_size + len(header) + 8
 
 

@@ -4,9 +4,15 @@
     frames = pipe.make_chunk(prompt, context_frames, anchor, seed)   # (T, H, W, 3) uint8
 
 `make_chunk` works from plain arrays, with no project folder: the benchmark calls it directly.
-- context_frames: None (chunk 0 from text alone: no CAM) or (Fc, H, W, 3) uint8, the last Fc frames of
-  the video so far (or the scene image repeated Fc times for an image-started chunk 0).
+- context_frames: None (chunk 0 from text alone) or (Fc, H, W, 3) uint8, the last Fc frames of the
+  video so far (or the scene image repeated Fc times for an image-started chunk 0).
 - anchor: None (no APM: text only) or (H, W, 3) uint8, the scene's anchor image.
+
+Which model makes the chunk (first_chunk.py): a text-started chunk 0 comes from the untouched public
+ModelScope UNet with the preset's `first_chunk` section (official: DPM-Solver multistep, 50 steps,
+guidance 9.0), as in the official code, because the fine-tuned streaming base never ran without image
+tokens; every other chunk (and an image-started chunk 0) from the streaming model with CAM and APM
+(official: DDIM, eta 1.0, 50 steps, guidance 7.5).
 - returns the frames the chunk adds: frames Fc..F-1 when it continues a video, all F frames with
   `keep_context=True` (chunk 0).
 
@@ -38,13 +44,15 @@ def make_scheduler(name: str, base_scheduler) -> Any:
     import diffusers
 
     config = base_scheduler.config
+    if name == "dpm-solver-multistep":  # the official first stage: diffusers' defaults on the base config
+        return diffusers.DPMSolverMultistepScheduler.from_config(config)
     if name == "ddim":
         return diffusers.DDIMScheduler.from_config(config)
     if name == "dpm-solver++":
         return diffusers.DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2)
     if name == "unipc":
         return diffusers.UniPCMultistepScheduler.from_config(config)
-    raise StudioError(f"streaming.scheduler {name!r} must be ddim, dpm-solver++ or unipc")
+    raise StudioError(f"scheduler {name!r} must be dpm-solver-multistep, ddim, dpm-solver++ or unipc")
 
 
 def build_streaming_model(preset: Preset):
@@ -140,18 +148,28 @@ class StreamingPipeline:
     def make_chunk(self, prompt: str, context_frames: np.ndarray | None, anchor: np.ndarray | None, seed: int,
                    stop=None, *, keep_context: bool = False, steps: int | None = None,
                    guidance: float | None = None, negative_prompt: str | None = None) -> np.ndarray:
-        """Make one chunk; returns the frames it adds, (T, H, W, 3) uint8. Raises StoppedError on `stop`."""
+        """Make one chunk; returns the frames it adds, (T, H, W, 3) uint8. Raises StoppedError on `stop`.
+
+        `steps` and `guidance` override those of the model that makes the chunk (the `first_chunk`
+        section's for a text-started chunk 0 on the public UNet, else the `streaming` section's).
+        """
         import torch
 
+        from studio.generate.first_chunk import base_unet_denoiser, chunk_recipe
         from studio.models.cache import onto_device
 
         s = self.preset.streaming
-        steps = s.steps if steps is None else steps
-        guidance = s.guidance if guidance is None else guidance
+        recipe = chunk_recipe(self.preset, text_started=context_frames is None)
+        steps = recipe.steps if steps is None else steps
+        guidance = recipe.guidance if guidance is None else guidance
         negative_prompt = s.negative_prompt if negative_prompt is None else negative_prompt
         if steps < 1:
             raise StudioError(f"steps {steps} must be at least 1")
         self.check_inputs(context_frames, anchor)
+        if recipe.base_unet and anchor is not None:
+            raise StudioError("an anchor without context frames: a text-started chunk 0 is made by the public ModelScope "
+                              "UNet, which takes no anchor; pass the anchor repeated as context frames too (an "
+                              "image-started chunk 0), or set first_chunk.unet: streaming")
         use_cam = context_frames is not None and s.use_cam
         use_apm = anchor is not None and s.use_apm
 
@@ -165,13 +183,17 @@ class StreamingPipeline:
             # 2. Initial noise from the chunk's own seed (a CPU generator: identical on every device).
             generator = torch.Generator("cpu").manual_seed(int(seed))
             shape = (1, self.model.unet.config.in_channels, s.frames_per_chunk, s.height // self.vae_scale, s.width // self.vae_scale)
-            scheduler = make_scheduler(s.scheduler, self.base_scheduler)
+            scheduler = make_scheduler(recipe.scheduler, self.base_scheduler)
             scheduler.set_timesteps(steps)
             latents = torch.randn(shape, generator=generator, dtype=torch.float32).to(self.device, self.dtype)
             latents = latents * scheduler.init_noise_sigma  # (1, C, F, h, w)
             timesteps_device = scheduler.timesteps.to(self.device)  # one copy, no per-step host->device sync
             step_kwargs = self._step_kwargs(scheduler, generator)
-            onto_device(self.preset, self.model)
+            if recipe.base_unet:
+                denoiser = base_unet_denoiser(self.preset)  # the public UNet, text only
+            else:
+                onto_device(self.preset, self.model)
+                denoiser = self.denoiser()
             # 3. Denoising loop; what depends on the conditioning alone is computed at the first step.
             with reuse_across_steps(s.reuse_chunk_work):
                 for i, t in enumerate(scheduler.timesteps):
@@ -179,7 +201,7 @@ class StreamingPipeline:
                         raise StoppedError("stopped between denoising steps; finished chunks are kept")
                     model_in = scheduler.scale_model_input(torch.cat([latents, latents]), t)  # (2, C, F, h, w)
                     with timed("unet"):
-                        uncond, cond_pred = self._predict(model_in, timesteps_device[i], text, image_tokens, cond)
+                        uncond, cond_pred = self._predict(denoiser, model_in, timesteps_device[i], text, image_tokens, cond)
                     noise = uncond + guidance * (cond_pred - uncond)  # (1, C, F, h, w)
                     latents = scheduler.step(noise, t, latents, **step_kwargs).prev_sample
             # 4. Decode the new frames (the VAE decodes frame by frame, so dropping the context first is exact).
@@ -189,16 +211,15 @@ class StreamingPipeline:
                     return self.decode(latents[:, :, drop:])  # (F - drop, H, W, 3) uint8
                 return self.decode(latents)[drop:]
 
-    def _predict(self, model_in, timestep, text, image_tokens, cond):
+    def _predict(self, denoiser, model_in, timestep, text, image_tokens, cond):
         """Noise predictions (unconditional, conditional): one batch-2 forward, or two forwards when
         `streaming.batched_guidance` is off (the naive baseline the benchmark compares against)."""
         if self.preset.streaming.batched_guidance:
-            return self.denoiser()(model_in, timestep, text, image_tokens, cond).chunk(2)  # 2 x (1, C, F, h, w)
+            return denoiser(model_in, timestep, text, image_tokens, cond).chunk(2)  # 2 x (1, C, F, h, w)
 
         def half(tensor, i):
             return None if tensor is None else tensor[i:i + 1]
 
-        denoiser = self.denoiser()
         return tuple(denoiser(half(model_in, i), timestep, half(text, i), half(image_tokens, i), half(cond, i))
                      for i in (0, 1))
 

@@ -24,7 +24,7 @@ _cache: dict[tuple[str, str], Any] = {}
 _lock = threading.RLock()  # re-entrant: a builder may ask for another component
 
 COMPONENTS = (
-    "tokenizer", "text_encoder", "video_unet", "vae", "scheduler", "image_encoder", "image_processor",
+    "tokenizer", "text_encoder", "video_unet", "first_chunk_unet", "vae", "scheduler", "image_encoder", "image_processor",
     "refiner_unet", "text_to_image", "llm", "clip",
 )
 
@@ -126,6 +126,8 @@ def _tiny_builder(preset: Preset, name: str) -> Callable[[], Any]:
         "tokenizer": tiny.clip_tokenizer,
         "text_encoder": lambda: _place(tiny.clip_text_encoder(len(get_component(preset, "tokenizer"))), preset),
         "video_unet": lambda: _place(tiny.unet3d(seed_offset=2), preset),
+        # The same seed as video_unet: the public weights the streaming model starts from before its release loads.
+        "first_chunk_unet": lambda: _place(tiny.unet3d(seed_offset=2), preset),
         "refiner_unet": lambda: _place(tiny.unet3d(seed_offset=12), preset),
         "vae": lambda: _place(tiny.vae(), preset),
         "scheduler": tiny.ddim_scheduler,
@@ -152,6 +154,7 @@ def _random_builder(preset: Preset, name: str) -> Callable[[], Any]:
         "tokenizer": tiny.clip_tokenizer,  # token ids are all that matter for speed
         "text_encoder": real(rnd.text_encoder, 1),
         "video_unet": real(rnd.unet3d, 2),
+        "first_chunk_unet": real(rnd.unet3d, 2),
         "refiner_unet": real(rnd.unet3d, 12),
         "vae": real(rnd.vae, 3),
         "scheduler": tiny.ddim_scheduler,
@@ -200,6 +203,8 @@ def _hub_loaders(preset: Preset) -> dict[str, tuple[str, Callable[[], Any]]]:
         "tokenizer": transformers_part("CLIPTokenizer", m.base_video, "tokenizer", place=False),
         "text_encoder": transformers_part("CLIPTextModel", m.base_video, "text_encoder"),
         "video_unet": diffusers_part("UNet3DConditionModel", m.base_video, "unet"),
+        # The same public UNet again, kept untouched: video_unet is overwritten by the released weights.
+        "first_chunk_unet": diffusers_part("UNet3DConditionModel", m.base_video, "unet"),
         "refiner_unet": diffusers_part("UNet3DConditionModel", m.refiner, "unet"),
         "vae": diffusers_part("AutoencoderKL", m.base_video, "vae"),
         "scheduler": (m.base_video, lambda: _load_scheduler(m.base_video)),

@@ -29,14 +29,21 @@ def test_each_scheduler_makes_a_reproducible_chunk(tiny_preset, scheduler):
 
 
 def test_steps_guidance_and_negative_prompt_reach_the_loop(tiny_preset):
-    pipe = StreamingPipeline(small(tiny_preset))
-    calls = []
-    handle = pipe.model.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    from studio.models.cache import get_component
+
+    preset = small(tiny_preset)
+    pipe = StreamingPipeline(preset)
+    calls, streaming_calls = [], []
+    # A text-started chunk 0 is made by the public UNet (first_chunk.py); the overrides reach its loop.
+    handles = [get_component(preset, "first_chunk_unet").register_forward_hook(
+                   lambda mod, args, out: calls.append(args[0].shape[0])),
+               pipe.model.register_forward_hook(lambda mod, args, out: streaming_calls.append(1))]
     try:
         base = pipe.make_chunk("a fox", None, None, seed=1, keep_context=True, steps=3)
     finally:
-        handle.remove()
-    assert calls == [2, 2, 2]  # 3 steps, guidance batched into one forward of batch 2
+        for handle in handles:
+            handle.remove()
+    assert calls == [2, 2, 2] and streaming_calls == []  # 3 steps, guidance batched into one forward of batch 2
     assert base.shape == (16, 16, 16, 3)
     assert not np.array_equal(base, pipe.make_chunk("a fox", None, None, seed=1, keep_context=True, steps=3, guidance=1.0))
     assert not np.array_equal(base, pipe.make_chunk("a fox", None, None, seed=1, keep_context=True, steps=3,

@@ -43,11 +43,26 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path):
         ({"refine": {"seam_strength": 1.5}}, r"refine.seam_strength 1.5 must be in \(0, 1\]"),
         ({"models": {"backend": "cloud"}}, "models.backend 'cloud'"),
         ({"streaming": {"context_frames": 16}}, "context_frames 16"),
+        ({"first_chunk": {"scheduler": "euler"}}, "x.yaml: first_chunk.scheduler 'euler' must be dpm-solver-multistep, ddim"),
+        ({"first_chunk": {"unet": "finetuned"}}, "first_chunk.unet 'finetuned' must be base or streaming"),
+        ({"first_chunk": {"steps": 0}}, "first_chunk.steps 0"),
+        ({"first_chunk": {"guidance": "high"}}, "first_chunk.guidance must be float"),
     ],
 )
 def test_bad_values_are_refused(data, message):
-    with pytest.raises(StudioError, match=message):
+    with pytest.raises(StudioError, match=message) as error:
         preset_from_dict({"name": "x", **data}, "x.yaml")
+    assert "\n" not in str(error.value)  # one line
+
+
+def test_the_first_chunk_section_defaults_to_the_official_first_stage():
+    first = preset_from_dict({"name": "x"}, "x.yaml").first_chunk
+    assert (first.unet, first.scheduler, first.steps, first.guidance) == ("base", "dpm-solver-multistep", 50, 9.0)
+    for name in ("gpu", "bench-gpu"):
+        first = load_preset(name).first_chunk
+        assert (first.unet, first.scheduler, first.steps, first.guidance) == ("base", "dpm-solver-multistep", 50, 9.0)
+        streaming = load_preset(name).streaming  # the CAM/APM chunks keep the official DDIM settings
+        assert (streaming.scheduler, streaming.steps, streaming.guidance, streaming.eta) == ("ddim", 50, 7.5, 1.0)
 
 
 def test_preset_by_path_and_missing_preset(tmp_path):
