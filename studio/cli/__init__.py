@@ -16,9 +16,9 @@ logger = logging.getLogger("studio")
 
 def command_modules() -> list:
     """The modules that register commands, in the order `--help` lists them (the pipeline's order)."""
-    from studio.cli import archive, export, generate, plan, qa, references, refine, tools, weights
+    from studio.cli import approve, archive, export, generate, plan, qa, references, refine, tools, weights
 
-    return [plan, references, generate, refine, export, archive, qa, tools, weights]
+    return [plan, references, generate, approve, refine, export, archive, qa, tools, weights]
 
 
 def build_parser() -> argparse.ArgumentParser:

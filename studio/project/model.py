@@ -28,6 +28,7 @@ SCHEMA_VERSION = 1
 
 ENTITY_STATUSES = ("pending", "approved", "rejected")
 CHUNK_STATUSES = ("ready", "stale", "failed", "hidden")  # hidden: past a lowered chunk count, kept with its seed and prompt
+CHUNK_APPROVALS = ("pending", "approved", "rejected")
 
 # The camera vocabulary: each move and the phrase it adds to generation prompts.
 CAMERA_MOVES: dict[str, str] = {
@@ -85,6 +86,7 @@ class Chunk:
     frames: str | None = None  # relative path of chunk_XXX.npz
     preview: str | None = None  # relative path of chunk_XXX.mp4
     seconds: float = 0.0  # wall time spent making it
+    approval: str = "pending"  # pending | approved | rejected
 
 
 @dataclass
@@ -247,6 +249,9 @@ def chunk_from_dict(data: Any, where: str = "chunk") -> Chunk:
     status = _optional(data, "status", str, where, "ready")
     if status not in CHUNK_STATUSES:
         raise ValidationError(f"{where}.status {status!r} must be one of {', '.join(CHUNK_STATUSES)}")
+    approval = _optional(data, "approval", str, where, "pending")
+    if approval not in CHUNK_APPROVALS:
+        raise ValidationError(f"{where}.approval {approval!r:.80} must be one of {', '.join(CHUNK_APPROVALS)}")
     return Chunk(
         index=data["index"],
         seed=_seed(data, "seed", where, default=None),
@@ -255,6 +260,7 @@ def chunk_from_dict(data: Any, where: str = "chunk") -> Chunk:
         frames=_relative_path(data, "frames", where),
         preview=_relative_path(data, "preview", where),
         seconds=_seconds(data, "seconds", where),
+        approval=approval,
     )
 
 

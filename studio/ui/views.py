@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from studio.project.model import Project, Scene
+from studio.project.model import Chunk, Project, Scene
 from studio.project.paths import ProjectPaths
 
-TIMELINE_COLUMNS = ["chunk", "status", "seed", "seconds", "prompt"]
+TIMELINE_COLUMNS = ["chunk", "status", "approval", "seed", "seconds", "prompt"]
 STATUS_LABELS = {"ready": "ready", "stale": "stale", "failed": "failed", "pending": "not made"}
 
 
@@ -31,14 +31,22 @@ def chunk_states(scene: Scene) -> list[str]:
     return made + ["pending"] * max(0, scene.n_chunks - len(made))
 
 
+def approval_label(chunk: Chunk) -> str:
+    """The approval column: the recorded verdict, and for a chunk no longer ready a reminder that it does not count."""
+    if chunk.approval == "approved" and chunk.status != "ready":
+        return f"approved ({chunk.status}: does not count)"
+    return chunk.approval
+
+
 def timeline_rows(scene: Scene) -> list[list]:
     rows = []
     for index, status in enumerate(chunk_states(scene)):
         if index < len(scene.chunks):
             chunk = scene.chunks[index]
-            rows.append([index, STATUS_LABELS[status], chunk.seed, round(chunk.seconds, 2), chunk.prompt])
+            rows.append([index, STATUS_LABELS[status], approval_label(chunk), chunk.seed, round(chunk.seconds, 2),
+                         chunk.prompt])
         else:
-            rows.append([index, STATUS_LABELS[status], scene.chunk_seed(index), 0.0, scene.prompt_for_chunk(index)])
+            rows.append([index, STATUS_LABELS[status], "", scene.chunk_seed(index), 0.0, scene.prompt_for_chunk(index)])
     return rows
 
 

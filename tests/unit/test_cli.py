@@ -7,9 +7,9 @@ import pytest
 
 from studio.cli import command_names, main
 
-ALL = ["plan", "references", "refs", "generate", "regenerate", "refine", "export", "import", "qa", "weights", "run", "eval",
+ALL = ["plan", "references", "refs", "generate", "regenerate", "approve", "refine", "export", "import", "qa", "weights", "run", "eval",
        "bench"]
-WITHOUT_PRESET = {"import", "weights"}  # unpacking an archive runs no model; weights has --preset on its actions
+WITHOUT_PRESET = {"import", "weights", "approve"}  # unpacking an archive or marking chunks runs no model; weights has --preset on its actions
 
 
 def test_help_lists_every_command():
