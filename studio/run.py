@@ -30,9 +30,9 @@ def run_all(prompt: str, project_dir: Path, preset: Preset, *, output: Path, pla
         log(f"generate: {event.scene_id} chunk {event.index} ({event.seconds:.1f} s)")
     if stop is not None and stop.is_set():
         raise StudioError("stopped; finished chunks are kept (run `generate` on the project to resume)")
-    # 4. Refine.
+    # 4. Refine: the chunks stay pending, unreviewed as in any batch run, so no warning for each scene.
     if refine:
-        for result in refine_project(project_dir, preset, stop=stop):
+        for result in refine_project(project_dir, preset, stop=stop, warn=lambda line: None):
             log(f"refine: {result.scene_id} -> {result.width}x{result.height}")
     # 5. Export.
     result = export_project(project_dir, preset, output=output)

@@ -1,4 +1,4 @@
-"""`generate` and `regenerate`: stage 3, the scenes chunk by chunk, and one chunk again."""
+"""`generate` and `regenerate`: stage 3, the scenes chunk by chunk, and chunks again (one or several in one job)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,16 @@ def register(commands) -> None:
     add_preset_option(parser)
     parser.set_defaults(handler=run_generate)
 
-    parser = commands.add_parser("regenerate", help="Stage 3: make one chunk again; later chunks become stale")
+    parser = commands.add_parser("regenerate", help="Stage 3: make chunks again; the chunks after each become stale")
     parser.add_argument("project", type=Path, help="project folder")
-    parser.add_argument("--scene", required=True, help="scene id")
-    parser.add_argument("--chunk", required=True, type=int, help="chunk index (0 is the first)")
-    parser.add_argument("--seed", type=seed_argument, default=None, help="new seed (default: the recorded one)")
-    parser.add_argument("--prompt", default=None, help="new prompt for this chunk")
-    add_cluster_options(parser, "the chunk")
+    parser.add_argument("--scene", default=None, help="scene id of the chunks given as K")
+    parser.add_argument("--chunk", required=True, action="append", metavar="K|SCENE:K|SCENE:K:SEED",
+                        help="chunk index (0 is the first), with --scene; or SCENE:K, or SCENE:K:SEED with its own "
+                             "seed; repeat it for several chunks, made one after the other in one job")
+    parser.add_argument("--seed", type=seed_argument, default=None,
+                        help="new seed of every chunk without its own (default: each chunk's recorded one)")
+    parser.add_argument("--prompt", default=None, help="new prompt for every chunk given")
+    add_cluster_options(parser, "each chunk in turn")
     add_preset_option(parser)
     parser.set_defaults(handler=run_regenerate)
 
@@ -55,19 +58,62 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_regenerate(args: argparse.Namespace) -> int:
-    from studio.generate.stage import regenerate_chunk
+    from functools import partial
 
+    from studio.generate.batch import regenerate_chunks
+
+    requests = chunk_requests(args.chunk, args.scene, args.seed, args.prompt)  # a bad --chunk: before any loading
     preset = resolve_preset(args.preset, args.project)
-    options = dict(seed=args.seed, prompt=args.prompt)
+
+    def report(position: int, total: int, event) -> None:
+        print(f"{event.scene_id} chunk {event.index} remade with seed {event.seed}; later chunks are stale: {event.stale}")
+
     with stop_on_ctrl_c() as stop:
-        if check_cluster_options(args):  # on a free Ray worker; the head writes project.json
+        if check_cluster_options(args):  # each chunk in turn on a free Ray worker; the head writes project.json
             from studio.cluster import joined
             from studio.cluster.jobs import regenerate_chunk_on_cluster
 
             with joined(args.cluster, args.workers) as cluster:
-                event = regenerate_chunk_on_cluster(cluster, args.project, preset, args.scene, args.chunk, stop=stop,
-                                                    **options)
+                result = regenerate_chunks(args.project, preset, requests, stop=stop, on_event=report,
+                                           regenerate=partial(regenerate_chunk_on_cluster, cluster))
         else:
-            event = regenerate_chunk(args.project, preset, args.scene, args.chunk, stop=stop, **options)
-    print(f"{event.scene_id} chunk {event.index} remade with seed {event.seed}; later chunks are stale: {event.stale}")
+            result = regenerate_chunks(args.project, preset, requests, stop=stop, on_event=report)
+    if result.stopped:
+        left = ", ".join(f"{r.scene_id}:{r.chunk_index}" for r in result.remaining)
+        print(f"stopped; {len(result.done)} of {len(result.done) + len(result.remaining)} chunks remade and kept "
+              f"(not remade: {left})")
+        return 130
     return 0
+
+
+def chunk_requests(chunks: list[str], scene_id: str | None, seed: int | None, prompt: str | None) -> list:
+    """The RegenerateRequest of each --chunk (K with --scene, SCENE:K or SCENE:K:SEED); --seed is the default seed."""
+    from studio.errors import StudioError
+    from studio.generate.batch import RegenerateRequest
+
+    requests = []
+    for text in chunks:
+        parts = text.split(":")
+        if len(parts) == 1 and scene_id is None:
+            raise StudioError(f"--chunk {text[:40]!r} names no scene: add --scene ID, or write it SCENE:K")
+        if len(parts) > 3 or (len(parts) > 1 and not parts[0]):
+            raise StudioError(f"--chunk {text[:40]!r} must be K (with --scene), SCENE:K or SCENE:K:SEED")
+        scene, index_text = (scene_id, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+        own_seed = seed
+        if len(parts) == 3:
+            try:
+                own_seed = seed_argument(parts[2])
+            except argparse.ArgumentTypeError as error:
+                raise StudioError(f"--chunk {text[:40]!r}: the seed {error}") from None
+        requests.append(RegenerateRequest(scene, _chunk_index(index_text, text), seed=own_seed, prompt=prompt))
+    return requests
+
+
+def _chunk_index(index_text: str, text: str) -> int:
+    from studio.errors import StudioError
+
+    try:
+        return int(index_text)
+    except ValueError:
+        raise StudioError(f"--chunk {text[:40]!r}: the chunk index {index_text[:40]!r} is not a whole number "
+                          "(0 is the first chunk)") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -18,6 +19,8 @@ def register(commands) -> None:
     parser.add_argument("--mode", choices=REFINE_MODES, default=None, help="default: the preset's")
     parser.add_argument("--seed", type=seed_argument, default=None, help="seed of the noise and the cuts")
     parser.add_argument("--strength", type=float, default=None, help="SDEdit strength in (0, 1] (default: the preset's)")
+    parser.add_argument("--approved-only", action="store_true",
+                        help="only the scenes whose chunks are all approved (see `approve`); says which it skipped")
     add_cluster_options(parser, "the scenes in parallel")
     add_preset_option(parser)
     parser.set_defaults(handler=run_refine)
@@ -27,7 +30,8 @@ def run_refine(args: argparse.Namespace) -> int:
     from studio.refine.stage import refine_project
 
     preset = resolve_preset(args.preset, args.project)
-    options = dict(scene_id=args.scene, mode=args.mode, seed=args.seed, strength=args.strength)
+    options = dict(scene_id=args.scene, mode=args.mode, seed=args.seed, strength=args.strength,
+                   approved_only=args.approved_only, warn=print_warning)
     with stop_on_ctrl_c() as stop, ExitStack() as on_exit:
         if check_cluster_options(args):  # each scene on the next free Ray worker; the head writes project.json
             from studio.cluster import joined
@@ -41,3 +45,8 @@ def run_refine(args: argparse.Namespace) -> int:
             print(f"{result.scene_id}: {result.path} ({result.num_frames} frames, {result.width}x{result.height}, "
                   f"seam score draft {result.seam_score_draft:.3f} -> refined {result.seam_score_refined:.3f})")
     return 0
+
+
+def print_warning(line: str) -> None:
+    """A scene skipped or refined although not approved: one line on stderr, the results stay on stdout."""
+    print(f"warning: {line}", file=sys.stderr)

@@ -71,19 +71,16 @@ def refine_scene_on_cluster(cluster: Cluster, project_dir: Path, preset: Preset,
 
 def refine_project_on_cluster(cluster: Cluster, project_dir: Path, preset: Preset, *, scene_id: str | None = None,
                               mode: str | None = None, seed: int | None = None, strength: float | None = None,
-                              stop=None) -> Iterator:
+                              stop=None, approved_only: bool = False, warn=None) -> Iterator:
     """studio.refine.stage.refine_project with the scenes side by side on the free workers, yielding each
     RefineResult as its scene finishes."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from studio.project.model import load_project, scene_ids_to_make
+    from studio.project.model import load_project
+    from studio.refine.stage import scenes_to_refine
 
     project = load_project(project_dir)
-    ids = scene_ids_to_make(project, scene_id)
-    if scene_id is None:  # as refine_project: every scene that has a draft
-        ids = [s for s in ids if any(c.status == "ready" for c in project.script.scene(s).chunks)]
-        if not ids:
-            raise StudioError("no scene has a draft yet; run `generate` first")
+    ids = scenes_to_refine(project, scene_id, approved_only=approved_only, warn=warn)  # as refine_project
     with ThreadPoolExecutor(max_workers=max(cluster.size, 1), thread_name_prefix="cluster-refine") as pool:
         futures = [pool.submit(refine_scene_on_cluster, cluster, project_dir, preset, current, mode=mode, seed=seed,
                                strength=strength, stop=stop) for current in ids]

@@ -36,9 +36,9 @@ def approval_note(scene: Scene) -> str:
         return ""
     if not any(chunk.status != "hidden" for chunk in scene.chunks):
         return f"scene {scene.id}: no chunks yet; generate it first"
-    waiting = ", ".join(map(str, unapproved_chunks(scene)))
-    return (f"scene {scene.id}: chunks {waiting} are not approved; approve them with "
-            f"`python -m studio approve DIR --scene {scene.id} --chunk K`")
+    waiting = unapproved_chunks(scene)
+    which = f"chunk {waiting[0]} is" if len(waiting) == 1 else f"chunks {', '.join(map(str, waiting))} are"
+    return f"scene {scene.id}: {which} not approved (approve with `python -m studio approve DIR --scene {scene.id} --all`)"
 
 
 def ready_chunks(scene: Scene) -> list[int]:

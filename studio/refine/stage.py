@@ -31,7 +31,8 @@ import numpy as np
 
 from studio.config import REFINE_MODES, Preset
 from studio.errors import StoppedError, StudioError
-from studio.project.model import load_project, scene_ids_to_make
+from studio.project.approval import approval_note, ready_chunks
+from studio.project.model import Project, load_project, scene_ids_to_make
 from studio.refine.blending import blend_sources, check_window, fixed_sources, merge_windows, window_ranges, window_slices
 
 if TYPE_CHECKING:
@@ -251,16 +252,45 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     return result
 
 
-def refine_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, mode: str | None = None,
-                   seed: int | None = None, strength: float | None = None, stop=None,
-                   progress: Callable[[float, str], None] | None = None) -> Iterator:
-    """Stage 4: refine every scene that has a draft (or one scene), yielding one result per scene."""
-    project = load_project(project_dir)
+def scenes_to_refine(project: Project, scene_id: str | None = None, *, approved_only: bool = False,
+                     warn: Callable[[str], None] | None = None) -> list[str]:
+    """The scenes a refinement takes: the one asked for, or every scene with a draft.
+
+    With `approved_only` the scenes not fully approved are left out, each said in one line to `warn`
+    (none left is an error saying why); without it each scene refined with chunks not approved is said
+    in one line. `warn` defaults to a logged warning.
+    """
+    warn = warn or logger.warning
     ids = scene_ids_to_make(project, scene_id)
     if scene_id is None:
         ids = [s for s in ids if any(c.status == "ready" for c in project.script.scene(s).chunks)]
         if not ids:
             raise StudioError("no scene has a draft yet; run `generate` first")
+    notes = {current: approval_note(project.script.scene(current)) for current in ids}
+    if not approved_only:
+        for current in ids:
+            if notes[current] and ready_chunks(project.script.scene(current)):  # no draft: refine_scene says so
+                warn(f"{notes[current]}; refined anyway (refine --approved-only skips such scenes)")
+        return ids
+    approved = [current for current in ids if not notes[current]]
+    if not approved:
+        raise StudioError(f"no scene to refine with --approved-only: {'; '.join(notes.values())}")
+    for current in ids:
+        if notes[current]:
+            warn(f"skipped {notes[current]}")
+    return approved
+
+
+def refine_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, mode: str | None = None,
+                   seed: int | None = None, strength: float | None = None, stop=None,
+                   progress: Callable[[float, str], None] | None = None, approved_only: bool = False,
+                   warn: Callable[[str], None] | None = None) -> Iterator:
+    """Stage 4: refine every scene that has a draft (or one scene), yielding one result per scene.
+
+    `approved_only` and `warn`: see scenes_to_refine (the scenes are chosen before the first is refined).
+    """
+    project = load_project(project_dir)
+    ids = scenes_to_refine(project, scene_id, approved_only=approved_only, warn=warn)
     for current in ids:
         if stop is not None and stop.is_set():
             return
