@@ -8,6 +8,7 @@
 - first_chunk.py which model makes a chunk: a text-started chunk 0 from the public ModelScope UNet (official)
 - checkpoint.py  the released weights (official Lightning ckpt and the VidXTend layout) -> fp16 safetensors
 - stage.py       generate_scene / regenerate_chunk / generate_project over a project folder (events, resume)
+- batch.py       regenerate_chunks: several regenerations in one job, every request checked before any is made
 
 Nothing heavy is imported here: torch and diffusers load only when a submodule is used.
 """
