@@ -121,7 +121,8 @@ def check_requests(project: Project, project_dir: Path, preset: Preset, ordered:
                                   f"{earlier.index} too, or keep the later chunks")
             if not earlier.frames:
                 raise StudioError(f"chunk {earlier.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
-            load_frames(paths.absolute(earlier.frames), chunk_shape(preset.streaming, earlier.index))  # whole and the right size
+            # Whole and the right size: a corrupt file stops the job here rather than halfway through.
+            load_frames(paths.absolute(earlier.frames), chunk_shape(preset.streaming, earlier.index))
         previous = request
 
 

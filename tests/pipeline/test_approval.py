@@ -113,5 +113,6 @@ def test_refine_says_which_scenes_it_refines_unapproved(generated, tmp_path, sma
     assert scenes_to_refine(load_project(path), "s1", warn=lines.append) == ["s1"] and len(lines) == 1  # approved: silent
     # With --approved-only and no scene left, the error says why for each.
     set_approval(path, "s1", 1, "pending")
-    with pytest.raises(StudioError, match="no scene to refine with --approved-only: scene s0: chunks 0, 1 .*; scene s1: chunk 1"):
+    with pytest.raises(StudioError, match="no scene to refine with --approved-only: scene s0: chunks 0, 1 .*; "
+                                          "scene s1: chunk 1"):
         scenes_to_refine(load_project(path), approved_only=True, warn=lines.append)

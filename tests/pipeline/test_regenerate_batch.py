@@ -100,7 +100,6 @@ def test_a_stop_after_the_first_chunk_keeps_it_and_reports_the_rest(generated, t
     (RegenerateRequest("s1", 0, prompt="x" * (MAX_PROMPT_CHARS + 1)), f"the limit is {MAX_PROMPT_CHARS}"),
     (RegenerateRequest("s1", 0, prompt="  "), "the new prompt is empty"),
     (RegenerateRequest("s0", 0, seed=3), "chunk 0 of scene 's0' is asked for twice"),
-    (RegenerateRequest("s0", 1, keep_later=True), "keeping the later chunks needs chunk takes"),
 ])
 def test_a_bad_request_fails_the_whole_job_before_anything_is_made(generated, tmp_path, small_preset, bad, message):
     path = copy_of(generated, tmp_path)
@@ -125,4 +124,16 @@ def test_a_gap_a_regeneration_makes_stale_is_refused_first(generated, tmp_path, 
     assert "names no scene: add --scene ID" in capsys.readouterr().err
     assert main(["regenerate", str(path), "--chunk", "s0:x"]) == 2
     assert "is not a whole number" in capsys.readouterr().err
+    assert snapshot(path) == before
+
+
+def test_keep_later_is_refused_first_where_regenerate_cannot_keep_them(generated, tmp_path, small_preset):
+    def regenerate_without_takes(project_dir, preset, scene_id, chunk_index, *, seed=None, prompt=None, stop=None):
+        return regenerate_chunk(project_dir, preset, scene_id, chunk_index, seed=seed, prompt=prompt, stop=stop)
+
+    path = copy_of(generated, tmp_path)
+    before = snapshot(path)
+    with pytest.raises(StudioError, match="keeping the later chunks needs chunk takes"):
+        regenerate_chunks(path, small_preset, [RegenerateRequest("s0", 0, seed=1), RegenerateRequest("s1", 0, keep_later=True)],
+                          regenerate=regenerate_without_takes)
     assert snapshot(path) == before

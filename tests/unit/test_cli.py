@@ -7,9 +7,10 @@ import pytest
 
 from studio.cli import command_names, main
 
-ALL = ["plan", "references", "refs", "generate", "regenerate", "approve", "refine", "export", "import", "qa", "weights", "run", "eval",
-       "bench"]
-WITHOUT_PRESET = {"import", "weights", "approve"}  # unpacking an archive or marking chunks runs no model; weights has --preset on its actions
+ALL = ["plan", "references", "refs", "generate", "regenerate", "approve", "refine", "export", "import", "qa", "weights",
+       "run", "eval", "bench"]
+# Unpacking an archive or marking chunks runs no model; weights has --preset on its actions.
+WITHOUT_PRESET = {"import", "weights", "approve"}
 
 
 def test_help_lists_every_command():
