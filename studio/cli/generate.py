@@ -24,6 +24,8 @@ def register(commands) -> None:
     parser.add_argument("--chunk", required=True, type=int, help="chunk index (0 is the first)")
     parser.add_argument("--seed", type=seed_argument, default=None, help="new seed (default: the recorded one)")
     parser.add_argument("--prompt", default=None, help="new prompt for this chunk")
+    parser.add_argument("--keep-later", action="store_true",
+                        help="keep the later chunks ready and heal the seam with the next chunk (the old version stays a take)")
     add_cluster_options(parser, "the chunk")
     add_preset_option(parser)
     parser.set_defaults(handler=run_regenerate)
@@ -57,10 +59,18 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_regenerate(args: argparse.Namespace) -> int:
     from studio.generate.stage import regenerate_chunk
 
+    from studio.errors import StudioError
+    from studio.project.model import load_project
+    from studio.project.staleness import anchor_note
+
     preset = resolve_preset(args.preset, args.project)
     options = dict(seed=args.seed, prompt=args.prompt)
+    project = load_project(args.project)
+    print(f"{args.scene}: {anchor_note(project, args.project, project.script.scene(args.scene))}")
     with stop_on_ctrl_c() as stop:
         if check_cluster_options(args):  # on a free Ray worker; the head writes project.json
+            if args.keep_later:
+                raise StudioError("--keep-later runs on this machine only; leave out --cluster to keep the later chunks")
             from studio.cluster import joined
             from studio.cluster.jobs import regenerate_chunk_on_cluster
 
@@ -68,6 +78,13 @@ def run_regenerate(args: argparse.Namespace) -> int:
                 event = regenerate_chunk_on_cluster(cluster, args.project, preset, args.scene, args.chunk, stop=stop,
                                                     **options)
         else:
-            event = regenerate_chunk(args.project, preset, args.scene, args.chunk, stop=stop, **options)
-    print(f"{event.scene_id} chunk {event.index} remade with seed {event.seed}; later chunks are stale: {event.stale}")
+            event = regenerate_chunk(args.project, preset, args.scene, args.chunk, stop=stop, keep_later=args.keep_later,
+                                     **options)
+    print(f"{event.scene_id} chunk {event.index} remade with seed {event.seed} as take {event.take}; "
+          f"later chunks are stale: {event.stale}")
+    if event.seam is not None:
+        print(f"seam with chunk {event.index + 1} healed ({event.seam.method}): score {event.seam.score_before:.3f} "
+              f"-> {event.seam.score_after:.3f} (lower is smoother)")
+    elif args.keep_later:
+        print("later chunks kept as they were (no ready chunk after it, or nothing changed)")
     return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import io
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,13 +25,14 @@ import numpy as np
 
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
+from studio.generate.chunk_files import same_frames, save_png, write_draft
 from studio.generate.keep_later import SeamHealer
 from studio.generate.seam import SeamHealing
 from studio.generate.take_files import free_take_files, has_files, keep_active_version, next_take_number, utc_now
 from studio.generate.timing import timed
-from studio.media.video import check_frames, chunk_shape, concat_mp4, load_frames, save_frames, write_mp4
+from studio.media.video import check_frames, chunk_shape, load_frames, save_frames, write_mp4
 from studio.project.model import MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
-from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
+from studio.project.paths import ProjectPaths, remove_temp_files
 from studio.project.scene_lock import scene_generating
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class _ChunkMaker:
             raise StudioError(f"chunk {index} came out with shape {frames.shape}, expected {(expected, *self.size, 3)}")
         chunks = self.scene.chunks
         old = chunks[index] if index < len(chunks) else None
-        same = old is not None and _same_frames(self.paths, old, frames)
+        same = old is not None and same_frames(self.paths, old, frames)
         unchanged = regenerate and same
         # 3. Keep-later: heal the seam with the kept chunk k+1, in memory, before anything is written.
         healer = None
@@ -200,7 +200,7 @@ class _ChunkMaker:
             save_frames(frames, frames_path)
         preview_path = write_mp4(frames, self.paths.chunk_preview(self.scene.id, index), fps=s.fps)
         if index == 0 and not self.scene.scene_image:
-            _save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
+            save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
         record = Chunk(index=index, seed=seed, prompt=prompt, status="ready", frames=self.paths.relative(frames_path),
                        preview=self.paths.relative(preview_path), seconds=round(seconds, 3),
                        approval=old.approval if same else "pending", take=number,
@@ -221,7 +221,7 @@ class _ChunkMaker:
                     later.status = "stale"
                     stale.append(later.index)
         draft = self.paths.draft(self.scene.id)
-        _write_draft(self.paths, self.scene, draft, s.fps)
+        write_draft(self.paths, self.scene, draft, s.fps)
         self.scene.draft = self.paths.relative(draft)
         self.scene.refined_outdated = self.scene.refined is not None  # refined from the chunks as they were
         self.save(self.project, self.project_dir)
@@ -325,35 +325,6 @@ def _check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Pr
         if not chunk.frames:
             raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
         load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
-
-
-def _same_frames(paths: ProjectPaths, chunk: Chunk, frames: np.ndarray) -> bool:
-    """The chunk's recorded frames are exactly `frames` (then remaking it changed nothing)."""
-    if not chunk.frames:
-        return False
-    try:
-        return np.array_equal(load_frames(paths.absolute(chunk.frames)), frames)
-    except StudioError:
-        return False
-
-
-def _save_png(frame: np.ndarray, path: Path) -> None:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _write_draft(paths: ProjectPaths, scene: Scene, path: Path, fps: int) -> None:
-    """draft.mp4 = the preview segments of every ready chunk in order, joined without re-encoding."""
-    segments = []
-    for chunk in scene.chunks:
-        if chunk.status != "ready" or not chunk.preview:
-            break
-        segments.append(paths.absolute(chunk.preview))
-    if segments:
-        concat_mp4(segments, path)
 
 
 def generate_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, num_chunks: int | None = None,
