@@ -7,7 +7,7 @@ import pytest
 
 from studio.cli import command_names, main
 
-ALL = ["plan", "references", "refs", "generate", "regenerate", "refine", "export", "import", "qa", "weights", "run", "eval",
+ALL = ["plan", "references", "refs", "generate", "regenerate", "takes", "refine", "export", "import", "qa", "weights", "run", "eval",
        "bench"]
 WITHOUT_PRESET = {"import", "weights"}  # unpacking an archive runs no model; weights has --preset on its actions
 
