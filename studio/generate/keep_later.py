@@ -66,5 +66,5 @@ class SeamHealer:
         after = following.index + 1
         if after < len(self.scene.chunks):  # keep-later accepts the healed chunk as the one the next continues
             self.scene.chunks[after].after_take = self.number
-        files = [frames_path, preview_path]
-        return files + [self.paths.absolute(t.frames) for t in self.takes] + [self.paths.absolute(t.preview) for t in self.takes]
+        stored = [take for take in self.takes if take.number == following.take]  # the version it replaced
+        return [frames_path, preview_path, *(self.paths.absolute(p) for take in stored for p in (take.frames, take.preview))]

@@ -25,7 +25,8 @@ import numpy as np
 
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
-from studio.generate.chunk_files import same_frames, save_png, write_draft
+from studio.generate.chunk_files import (check_chunk_count, check_chunk_files, first_not_ready, same_frames, save_png,
+                                         write_draft)
 from studio.generate.keep_later import SeamHealer
 from studio.generate.seam import SeamHealing
 from studio.generate.take_files import free_take_files, has_files, keep_active_version, next_take_number, utc_now
@@ -71,10 +72,10 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
     project = load_project(project_dir)
     scene = project.script.scene(scene_id)
     total = scene.n_chunks if num_chunks is None else num_chunks
-    _check_chunk_count(total, preset)
+    check_chunk_count(total, preset)
     paths = ProjectPaths(project_dir)
-    start = _first_not_ready(scene, paths, total)
-    _check_chunk_files(scene, paths, start, preset)  # a corrupt chunk stops us before anything is written
+    start = first_not_ready(scene, paths, total)
+    check_chunk_files(scene, paths, start, preset)  # a corrupt chunk stops us before anything is written
     past_the_end = scene.chunks[total:]
     if num_chunks is not None and (scene.n_chunks != total or any(c.status != "hidden" for c in past_the_end)):
         scene.n_chunks = total
@@ -118,7 +119,7 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
         if earlier.status != "ready":
             raise StudioError(f"chunk {earlier.index} of scene {scene.id!r} is {earlier.status}; "
                               f"continue generation from there before regenerating chunk {chunk_index}")
-    _check_chunk_files(scene, paths, chunk_index, preset)
+    check_chunk_files(scene, paths, chunk_index, preset)
     if prompt is not None and not prompt.strip():
         raise StudioError("the new prompt is empty; give some text or leave --prompt out")
     if prompt is not None and len(prompt.strip()) > MAX_PROMPT_CHARS:  # checked before any work, as saving would
@@ -184,8 +185,8 @@ class _ChunkMaker:
                           else (list(old.takes) if old is not None else [], []))
         number = next_take_number(old) if keep_old else (old.take if old is not None else 1)
         later_statuses = [chunk.status for chunk in chunks[index + 1:]]
-        written: list[Path] = [self.paths.absolute(take.frames) for take in takes] + \
-            [self.paths.absolute(take.preview) for take in takes]
+        stored = [take for take in takes if keep_old and take.number == old.take]  # the take this run wrote
+        written = [self.paths.absolute(path) for take in stored for path in (take.frames, take.preview)]
         if old is not None:
             before = copy.deepcopy(chunks)
             self._mark_replacing(index, seed, prompt, number, takes, stale_after=regenerate and not unchanged,
@@ -301,30 +302,6 @@ def make_chunk_frames(preset: Preset, project: Project, scene: Scene, index: int
     from studio.generate.gpu_chunk import make_streaming_chunk  # one GPU call per chunk on ZeroGPU
 
     return make_streaming_chunk(preset, prompt, context, anchor, seed, stop, keep_context=index == 0)
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _check_chunk_count(total, preset: Preset) -> None:
-    cap = preset.streaming.max_chunks
-    if isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= cap:
-        raise StudioError(f"number of chunks {total!r} must be between 1 and {cap} (streaming.max_chunks of preset {preset.name!r})")
-
-
-def _first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:
-    for index, chunk in enumerate(scene.chunks[:total]):
-        if chunk.status != "ready" or not chunk.frames or not paths.absolute(chunk.frames).is_file():
-            return index
-    return min(len(scene.chunks), total)
-
-
-def _check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Preset) -> None:
-    """Load chunks 0..count-1 once: a missing, corrupt or wrong-sized file is an error naming it, before any work."""
-    for chunk in scene.chunks[:count]:
-        if not chunk.frames:
-            raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
-        load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
 
 
 def generate_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, num_chunks: int | None = None,
