@@ -36,7 +36,10 @@ def run_takes(args: argparse.Namespace) -> int:
         return 0
     if args.remove is not None:
         remove_take(args.project, args.scene, args.chunk, args.remove)
-        print(f"{args.scene} chunk {args.chunk}: take {args.remove} removed")
+        if args.json:
+            print(json.dumps({"scene": args.scene, "chunk": args.chunk, "removed": args.remove}))
+        else:
+            print(f"{args.scene} chunk {args.chunk}: take {args.remove} removed")
         return 0
     views = list_takes(args.project, args.scene, args.chunk)
     if args.json:
