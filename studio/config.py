@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError, first_line
+from studio.project.model import MAX_TAKES_PER_CHUNK
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 BACKENDS = ("tiny", "hub", "animatic", "random")
@@ -94,6 +95,7 @@ class StreamingConfig:
     negative_prompt: str = ""
     fps: int = 8
     max_chunks: int = 64
+    max_takes: int = 8  # versions kept per chunk (the active one included); making one more drops the oldest
     use_cam: bool = True
     use_apm: bool = True
     apm_tokens: int = 16
@@ -240,6 +242,8 @@ def check_preset(preset: Preset) -> Preset:
     s = preset.streaming
     if not 0 < s.context_frames < s.frames_per_chunk:
         raise StudioError(f"{where}: streaming.context_frames {s.context_frames} must be between 1 and frames_per_chunk - 1")
+    if not 1 <= s.max_takes <= MAX_TAKES_PER_CHUNK:
+        raise StudioError(f"{where}: streaming.max_takes {s.max_takes} must be between 1 and {MAX_TAKES_PER_CHUNK}; the default is 8")
     if s.scheduler not in SCHEDULERS:
         raise StudioError(f"{where}: streaming.scheduler {s.scheduler!r} must be {one_of(SCHEDULERS)}")
     first = preset.first_chunk

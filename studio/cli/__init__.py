@@ -1,5 +1,5 @@
 """The command line: `python -m studio COMMAND`, one module per stage (plan, references, generate,
-refine, export), import, and the tools (run, eval, bench). Each module registers its commands; a command's
+takes, refine, export), import, and the tools (run, eval, bench). Each module registers its commands; a command's
 handler returns the exit code. Errors a person can act on print one line and exit 2.
 """
 
@@ -16,9 +16,9 @@ logger = logging.getLogger("studio")
 
 def command_modules() -> list:
     """The modules that register commands, in the order `--help` lists them (the pipeline's order)."""
-    from studio.cli import approve, archive, export, generate, plan, qa, references, refine, tools, weights
+    from studio.cli import approve, archive, export, generate, plan, qa, references, refine, takes, tools, weights
 
-    return [plan, references, generate, approve, refine, export, archive, qa, tools, weights]
+    return [plan, references, generate, takes, approve, refine, export, archive, qa, tools, weights]
 
 
 def build_parser() -> argparse.ArgumentParser:

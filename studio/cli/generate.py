@@ -27,6 +27,8 @@ def register(commands) -> None:
     parser.add_argument("--seed", type=seed_argument, default=None,
                         help="new seed of every chunk without its own (default: each chunk's recorded one)")
     parser.add_argument("--prompt", default=None, help="new prompt for every chunk given")
+    parser.add_argument("--keep-later", action="store_true",
+                        help="keep the later chunks ready and heal the seam with the next chunk (the old version stays a take)")
     add_cluster_options(parser, "each chunk in turn")
     add_preset_option(parser)
     parser.set_defaults(handler=run_regenerate)
@@ -60,16 +62,31 @@ def run_generate(args: argparse.Namespace) -> int:
 def run_regenerate(args: argparse.Namespace) -> int:
     from functools import partial
 
+    from studio.errors import StudioError
     from studio.generate.batch import regenerate_chunks
+    from studio.project.model import load_project
+    from studio.project.staleness import anchor_note
 
-    requests = chunk_requests(args.chunk, args.scene, args.seed, args.prompt)  # a bad --chunk: before any loading
+    requests = chunk_requests(args.chunk, args.scene, args.seed, args.prompt, args.keep_later)  # before any loading
     preset = resolve_preset(args.preset, args.project)
+    project = load_project(args.project)
+    for scene_id in dict.fromkeys(request.scene_id for request in requests):  # which anchor holds each scene
+        if any(scene.id == scene_id for scene in project.script.scenes):
+            print(f"{scene_id}: {anchor_note(project, args.project, project.script.scene(scene_id))}")
 
     def report(position: int, total: int, event) -> None:
-        print(f"{event.scene_id} chunk {event.index} remade with seed {event.seed}; later chunks are stale: {event.stale}")
+        print(f"{event.scene_id} chunk {event.index} remade with seed {event.seed} as take {event.take}; "
+              f"later chunks are stale: {event.stale}")
+        if event.seam is not None:
+            print(f"seam with chunk {event.index + 1} healed ({event.seam.method}): score "
+                  f"{event.seam.score_before:.3f} -> {event.seam.score_after:.3f} (lower is smoother)")
+        elif args.keep_later:
+            print("later chunks kept as they were (no ready chunk after it, or nothing changed)")
 
     with stop_on_ctrl_c() as stop:
         if check_cluster_options(args):  # each chunk in turn on a free Ray worker; the head writes project.json
+            if args.keep_later:
+                raise StudioError("--keep-later runs on this machine only; leave out --cluster to keep the later chunks")
             from studio.cluster import joined
             from studio.cluster.jobs import regenerate_chunk_on_cluster
 
@@ -86,7 +103,8 @@ def run_regenerate(args: argparse.Namespace) -> int:
     return 0
 
 
-def chunk_requests(chunks: list[str], scene_id: str | None, seed: int | None, prompt: str | None) -> list:
+def chunk_requests(chunks: list[str], scene_id: str | None, seed: int | None, prompt: str | None,
+                   keep_later: bool = False) -> list:
     """The RegenerateRequest of each --chunk (K with --scene, SCENE:K or SCENE:K:SEED); --seed is the default seed."""
     from studio.errors import StudioError
     from studio.generate.batch import RegenerateRequest
@@ -105,7 +123,8 @@ def chunk_requests(chunks: list[str], scene_id: str | None, seed: int | None, pr
                 own_seed = seed_argument(parts[2])
             except argparse.ArgumentTypeError as error:
                 raise StudioError(f"--chunk {text[:40]!r}: the seed {error}") from None
-        requests.append(RegenerateRequest(scene, _chunk_index(index_text, text), seed=own_seed, prompt=prompt))
+        requests.append(RegenerateRequest(scene, _chunk_index(index_text, text), seed=own_seed, prompt=prompt,
+                                          keep_later=keep_later))
     return requests
 
 

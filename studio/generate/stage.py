@@ -13,8 +13,8 @@ its recorded seed it comes out bit-identical.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import io
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,10 +25,16 @@ import numpy as np
 
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
+from studio.generate.chunk_files import (check_chunk_count, check_chunk_files, first_not_ready, same_frames, save_png,
+                                         write_draft)
+from studio.generate.keep_later import SeamHealer
+from studio.generate.seam import SeamHealing
+from studio.generate.take_files import free_take_files, has_files, keep_active_version, next_take_number, utc_now
 from studio.generate.timing import timed
-from studio.media.video import check_frames, chunk_shape, concat_mp4, load_frames, save_frames, write_mp4
+from studio.media.video import check_frames, chunk_shape, load_frames, save_frames, write_mp4
 from studio.project.model import MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
-from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
+from studio.project.paths import ProjectPaths, remove_temp_files
+from studio.project.scene_lock import scene_generating
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +51,9 @@ class ChunkEvent:
     preview_path: Path
     seconds: float
     stale: list[int] = field(default_factory=list)  # chunks marked stale by a regeneration
+    take: int = 1  # the chunk's active take now
+    seam: SeamHealing | None = None  # keep-later: the healed seam with chunk index + 1, and its scores
+    written: list[Path] = field(default_factory=list)  # other files it wrote (takes, the healed next chunk)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -63,36 +72,39 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
     project = load_project(project_dir)
     scene = project.script.scene(scene_id)
     total = scene.n_chunks if num_chunks is None else num_chunks
-    _check_chunk_count(total, preset)
+    check_chunk_count(total, preset)
     paths = ProjectPaths(project_dir)
-    start = _first_not_ready(scene, paths, total)
-    _check_chunk_files(scene, paths, start, preset)  # a corrupt chunk stops us before anything is written
+    start = first_not_ready(scene, paths, total)
+    check_chunk_files(scene, paths, start, preset)  # a corrupt chunk stops us before anything is written
     past_the_end = scene.chunks[total:]
     if num_chunks is not None and (scene.n_chunks != total or any(c.status != "hidden" for c in past_the_end)):
         scene.n_chunks = total
         for chunk in past_the_end:  # a shorter scene hides the records past the end, never deletes them:
             chunk.status = "hidden"  # raising the count again remakes them with their own seeds and prompts
         save(project, project_dir)
-    maker = _ChunkMaker(project_dir, preset, project, scene, save)
-    for index in range(start, total):
-        if stop is not None and stop.is_set():
-            return
-        previous = scene.chunks[index] if index < len(scene.chunks) else None
-        seed = previous.seed if previous is not None else scene.chunk_seed(index)
-        prompt = previous.prompt if previous is not None and previous.prompt else scene.prompt_for_chunk(index)
-        try:
-            with timed("files"):  # less the parts nested in it: the memory read from disk, the chunk's files written
-                event = maker.make(index, seed, prompt, stop)
-        except StoppedError:
-            logger.info("scene %s: stopped during chunk %d; %d chunks kept", scene.id, index, index)
-            return
-        yield event
+    with scene_generating(project_dir, scene.id):  # one generating process per scene (takes wait for it)
+        maker = _ChunkMaker(project_dir, preset, project, scene, save)
+        for index in range(start, total):
+            if stop is not None and stop.is_set():
+                return
+            previous = scene.chunks[index] if index < len(scene.chunks) else None
+            seed = previous.seed if previous is not None else scene.chunk_seed(index)
+            prompt = previous.prompt if previous is not None and previous.prompt else scene.prompt_for_chunk(index)
+            try:
+                with timed("files"):  # less the parts nested in it: the memory read from disk, the chunk's files written
+                    event = maker.make(index, seed, prompt, stop)
+            except StoppedError:
+                logger.info("scene %s: stopped during chunk %d; %d chunks kept", scene.id, index, index)
+                return
+            yield event
 
 
 def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int, *, seed: int | None = None,
-                     prompt: str | None = None, stop=None, save=save_project) -> ChunkEvent:
+                     prompt: str | None = None, stop=None, save=save_project, keep_later: bool = False) -> ChunkEvent:
     """Make chunk `chunk_index` again from chunk k-1's frames and the anchor; later chunks become stale.
 
+    The version it replaces is kept as a take (studio.generate.takes switches back to it in an instant).
+    With `keep_later` the later chunks stay ready and the seam with chunk k+1 is healed (event.seam).
     With the recorded seed and prompt the result is bit-identical (and then nothing becomes stale).
     On a stop, an error or bad input, the project is left as it was.
     """
@@ -107,7 +119,7 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
         if earlier.status != "ready":
             raise StudioError(f"chunk {earlier.index} of scene {scene.id!r} is {earlier.status}; "
                               f"continue generation from there before regenerating chunk {chunk_index}")
-    _check_chunk_files(scene, paths, chunk_index, preset)
+    check_chunk_files(scene, paths, chunk_index, preset)
     if prompt is not None and not prompt.strip():
         raise StudioError("the new prompt is empty; give some text or leave --prompt out")
     if prompt is not None and len(prompt.strip()) > MAX_PROMPT_CHARS:  # checked before any work, as saving would
@@ -117,7 +129,9 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
     prompt = (old.prompt or scene.prompt_for_chunk(chunk_index)) if prompt is None else prompt.strip()
     if stop is not None and stop.is_set():
         raise StoppedError("stopped before regenerating; nothing changed")
-    return _ChunkMaker(project_dir, preset, project, scene, save).make(chunk_index, seed, prompt, stop, regenerate=True)
+    with scene_generating(project_dir, scene.id):
+        return _ChunkMaker(project_dir, preset, project, scene, save).make(chunk_index, seed, prompt, stop, regenerate=True,
+                                                                           keep_later=keep_later)
 
 
 # ----------------------------------------------------------------------------- the work
@@ -140,7 +154,8 @@ class _ChunkMaker:
         self.context_count = s.context_frames
         self.size = (s.height, s.width)
 
-    def make(self, index: int, seed: int, prompt: str, stop, *, regenerate: bool = False) -> ChunkEvent:
+    def make(self, index: int, seed: int, prompt: str, stop, *, regenerate: bool = False,
+             keep_later: bool = False) -> ChunkEvent:
         s = self.preset.streaming
         started = time.perf_counter()
         # 1. The memory: the previous frames (CAM) and the anchor (APM), both from disk.
@@ -152,13 +167,30 @@ class _ChunkMaker:
         check_frames(frames, f"chunk {index}")
         if frames.shape != (expected, *self.size, 3):
             raise StudioError(f"chunk {index} came out with shape {frames.shape}, expected {(expected, *self.size, 3)}")
+        chunks = self.scene.chunks
+        old = chunks[index] if index < len(chunks) else None
+        same = old is not None and same_frames(self.paths, old, frames)
+        unchanged = regenerate and same
+        # 3. Keep-later: heal the seam with the kept chunk k+1, in memory, before anything is written.
+        healer = None
+        if keep_later and regenerate and not unchanged:
+            healer = SeamHealer(self.paths, self.preset, self.scene, index)
+            frames = healer.heal(frames, seed, stop)
         seconds = time.perf_counter() - started
-        # 3. Files first (each atomic), then project.json: a crash never leaves a chunk that looks finished.
+        # 4. Files first (each atomic), then project.json: a crash never leaves a chunk that looks finished.
+        #    The version being replaced is copied to its take files before any record names them.
         frames_path = self.paths.chunk_frames(self.scene.id, index)
-        unchanged = regenerate and _same_frames(frames_path, frames)
-        if index < len(self.scene.chunks):
-            before = [dataclasses.replace(chunk) for chunk in self.scene.chunks]
-            self._mark_replacing(index, seed, prompt, frames_path, stale_after=regenerate and not unchanged)
+        keep_old = old is not None and not same and old.status != "failed" and has_files(self.paths, old)
+        takes, dropped = (keep_active_version(self.paths, self.scene.id, old, s.max_takes) if keep_old
+                          else (list(old.takes) if old is not None else [], []))
+        number = next_take_number(old) if keep_old else (old.take if old is not None else 1)
+        later_statuses = [chunk.status for chunk in chunks[index + 1:]]
+        stored = [take for take in takes if keep_old and take.number == old.take]  # the take this run wrote
+        written = [self.paths.absolute(path) for take in stored for path in (take.frames, take.preview)]
+        if old is not None:
+            before = copy.deepcopy(chunks)
+            self._mark_replacing(index, seed, prompt, number, takes, stale_after=regenerate and not unchanged,
+                                 next_chunk=healer.replacing() if healer and healer.active else None)
             try:
                 save_frames(frames, frames_path)
             except BaseException:  # the old frames are still in place: so is the old record
@@ -169,37 +201,49 @@ class _ChunkMaker:
             save_frames(frames, frames_path)
         preview_path = write_mp4(frames, self.paths.chunk_preview(self.scene.id, index), fps=s.fps)
         if index == 0 and not self.scene.scene_image:
-            _save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
+            save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
         record = Chunk(index=index, seed=seed, prompt=prompt, status="ready", frames=self.paths.relative(frames_path),
-                       preview=self.paths.relative(preview_path), seconds=round(seconds, 3))
-        chunks = self.scene.chunks
+                       preview=self.paths.relative(preview_path), seconds=round(seconds, 3),
+                       approval=old.approval if same else "pending", take=number,
+                       after_take=None if index == 0 else chunks[index - 1].take,
+                       made=old.made if same and old.made else utc_now(), takes=takes)
         if index < len(chunks):
             chunks[index] = record
         else:
             chunks.append(record)
         stale = []
-        if regenerate and not unchanged:  # later chunks were made from the old frames
+        if healer is not None:  # keep-later: the later chunks keep the status they had
+            for later, status in zip(chunks[index + 1:], later_statuses):
+                later.status = status
+            written += healer.write(number)
+        elif regenerate and not unchanged:  # later chunks were made from the old frames
             for later in chunks[index + 1:]:
                 if later.status != "hidden":
                     later.status = "stale"
                     stale.append(later.index)
         draft = self.paths.draft(self.scene.id)
-        _write_draft(self.paths, self.scene, draft, s.fps)
+        write_draft(self.paths, self.scene, draft, s.fps)
         self.scene.draft = self.paths.relative(draft)
         self.scene.refined_outdated = self.scene.refined is not None  # refined from the chunks as they were
         self.save(self.project, self.project_dir)
+        free_take_files(self.paths, dropped + (healer.dropped if healer else []))  # no record names them now
         logger.info("scene %s chunk %d: %d frames in %.1f s", self.scene.id, index, len(frames), seconds)
-        return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale)
+        return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale,
+                          take=number, seam=healer.healing if healer else None, written=written)
 
-    def _mark_replacing(self, index: int, seed: int, prompt: str, frames_path: Path, *, stale_after: bool) -> None:
-        """Before an existing chunk's files are replaced: record its new seed and prompt as stale (and the
-        chunks made from its old frames), so a crash mid-replacement resumes with the new seed, never
-        leaving new frames under the old record, or a later chunk "ready" on frames that are gone."""
+    def _mark_replacing(self, index: int, seed: int, prompt: str, number: int, takes: list, *, stale_after: bool,
+                        next_chunk: Chunk | None = None) -> None:
+        """Before an existing chunk's files are replaced: record its new seed and prompt as stale with no files
+        (and the chunks made from its old frames), so a crash mid-replacement resumes with the new seed, never
+        leaving new frames under the old record, a take made of frames that are not its own, or a later chunk
+        "ready" on frames that are gone. `takes` (the kept versions) are already complete on disk."""
         old = self.scene.chunks[index]
-        self.scene.chunks[index] = dataclasses.replace(old, seed=seed, prompt=prompt, status="stale",
-                                                       frames=self.paths.relative(frames_path))
+        self.scene.chunks[index] = dataclasses.replace(old, seed=seed, prompt=prompt, status="stale", frames=None,
+                                                       preview=None, take=number, takes=takes)
         for later in self.scene.chunks[index + 1:] if stale_after else []:
             later.status = "hidden" if later.status == "hidden" else "stale"
+        if next_chunk is not None:
+            self.scene.chunks[index + 1] = next_chunk
         self.save(self.project, self.project_dir)
 
     def _context(self, index: int) -> np.ndarray | None:
@@ -258,56 +302,6 @@ def make_chunk_frames(preset: Preset, project: Project, scene: Scene, index: int
     from studio.generate.gpu_chunk import make_streaming_chunk  # one GPU call per chunk on ZeroGPU
 
     return make_streaming_chunk(preset, prompt, context, anchor, seed, stop, keep_context=index == 0)
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _check_chunk_count(total, preset: Preset) -> None:
-    cap = preset.streaming.max_chunks
-    if isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= cap:
-        raise StudioError(f"number of chunks {total!r} must be between 1 and {cap} (streaming.max_chunks of preset {preset.name!r})")
-
-
-def _first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:
-    for index, chunk in enumerate(scene.chunks[:total]):
-        if chunk.status != "ready" or not chunk.frames or not paths.absolute(chunk.frames).is_file():
-            return index
-    return min(len(scene.chunks), total)
-
-
-def _check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Preset) -> None:
-    """Load chunks 0..count-1 once: a missing, corrupt or wrong-sized file is an error naming it, before any work."""
-    for chunk in scene.chunks[:count]:
-        if not chunk.frames:
-            raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
-        load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
-
-
-def _same_frames(path: Path, frames: np.ndarray) -> bool:
-    try:
-        return np.array_equal(load_frames(path), frames)
-    except StudioError:
-        return False
-
-
-def _save_png(frame: np.ndarray, path: Path) -> None:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _write_draft(paths: ProjectPaths, scene: Scene, path: Path, fps: int) -> None:
-    """draft.mp4 = the preview segments of every ready chunk in order, joined without re-encoding."""
-    segments = []
-    for chunk in scene.chunks:
-        if chunk.status != "ready" or not chunk.preview:
-            break
-        segments.append(paths.absolute(chunk.preview))
-    if segments:
-        concat_mp4(segments, path)
 
 
 def generate_project(project_dir: Path, preset: Preset, *, scene_id: str | None = None, num_chunks: int | None = None,

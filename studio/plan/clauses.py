@@ -110,7 +110,7 @@ def _count(tokens: list[str], i: int) -> tuple[int | None, int]:
     low = tokens[i].lower() if i < len(tokens) else ""
     if low in lx.NUMBERS:
         return lx.NUMBERS[low], i + 1
-    if low.isdigit() and 1 < int(low) < 100:
+    if low.isdecimal() and 1 < int(low) < 100:  # isdigit() also takes "¹", which int() refuses
         return int(low), i + 1
     return None, i
 

@@ -11,6 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ MAX_CHUNKS_PER_SCENE = 64
 MAX_TEXT_CHARS = 1000
 # A chunk's recorded prompt is its chunk prompt (or the event) plus the background and the camera phrase.
 MAX_CHUNK_RECORD_PROMPT_CHARS = MAX_PROMPT_CHARS + MAX_TEXT_CHARS + 100
+MAX_TAKES_PER_CHUNK = 64  # stored versions of one chunk (a preset keeps streaming.max_takes, at most this)
+MAX_TAKE_NUMBER = 1_000_000
 MAX_SEED = 2**63 - 1  # seeds go to torch.Generator.manual_seed, which takes a signed 64-bit integer
 
 def slugify(text: str, fallback: str = "item", max_len: int = 40) -> str:
@@ -76,8 +79,27 @@ class Entity:
 
 
 @dataclass
+class Take:
+    """A kept earlier (or later) version of a chunk, stored under scenes/<scene>/takes/chunk_XXX/take_NN.*"""
+
+    number: int  # 1, 2, ... in the order they were made
+    seed: int
+    prompt: str
+    made: str = ""  # ISO-8601 UTC time it was made ("" when unknown)
+    frames: str | None = None  # relative path of take_NN.npz
+    preview: str | None = None  # relative path of take_NN.mp4
+    seconds: float = 0.0
+    after_take: int | None = None  # the take of chunk k-1 it was made from (None for chunk 0)
+    approval: str = "pending"  # pending | approved | rejected
+
+
+@dataclass
 class Chunk:
-    """One streamed chunk of a scene: 16 frames for chunk 0, 8 new frames after that."""
+    """One streamed chunk of a scene: 16 frames for chunk 0, 8 new frames after that.
+
+    The record describes the active version (its files at the canonical chunk_XXX paths); `takes` holds
+    the other kept versions, and stays empty for a chunk that has only ever had one.
+    """
 
     index: int
     seed: int
@@ -87,6 +109,10 @@ class Chunk:
     preview: str | None = None  # relative path of chunk_XXX.mp4
     seconds: float = 0.0  # wall time spent making it
     approval: str = "pending"  # pending | approved | rejected
+    take: int = 1  # the number of the active version
+    after_take: int | None = None  # the take of chunk k-1 it was made from (None: chunk 0, or take 1 of a project before takes)
+    made: str = ""  # ISO-8601 UTC time it was made ("" when unknown)
+    takes: list[Take] = field(default_factory=list)
 
 
 @dataclass
@@ -243,25 +269,73 @@ def entity_from_dict(data: Any, where: str = "entity") -> Entity:
     )
 
 
-def chunk_from_dict(data: Any, where: str = "chunk") -> Chunk:
-    _require(data, "index", int, where)
-    _check_keys(data, Chunk, where)
-    status = _optional(data, "status", str, where, "ready")
-    if status not in CHUNK_STATUSES:
-        raise ValidationError(f"{where}.status {status!r} must be one of {', '.join(CHUNK_STATUSES)}")
-    approval = _optional(data, "approval", str, where, "pending")
-    if approval not in CHUNK_APPROVALS:
-        raise ValidationError(f"{where}.approval {approval!r:.80} must be one of {', '.join(CHUNK_APPROVALS)}")
-    return Chunk(
-        index=data["index"],
+def _choice(data: dict, key: str, where: str, choices: tuple[str, ...]) -> str:
+    value = _optional(data, key, str, where, choices[0])
+    if value not in choices:
+        raise ValidationError(f"{where}.{key} {value!r:.80} must be one of {', '.join(choices)}")
+    return value
+
+
+def _take_number(data: dict, key: str, where: str, default: int | None) -> int | None:
+    value = _optional(data, key, int, where, default)
+    if value is not None and not 1 <= value <= MAX_TAKE_NUMBER:
+        raise ValidationError(f"{where}.{key} {value} must be a take number from 1 to {MAX_TAKE_NUMBER}")
+    return value
+
+
+def _made(data: dict, where: str) -> str:
+    value = _text(data, "made", where, "", limit=40)
+    if value:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f"{where}.made {value!r} must be an ISO-8601 time such as 2026-01-31T12:00:00+00:00") from None
+    return value
+
+
+def take_from_dict(data: Any, where: str = "take") -> Take:
+    _require(data, "number", int, where)
+    _check_keys(data, Take, where)
+    take = Take(
+        number=_take_number(data, "number", where, None),
         seed=_seed(data, "seed", where, default=None),
         prompt=_text(data, "prompt", where, "", limit=MAX_CHUNK_RECORD_PROMPT_CHARS),
-        status=status,
+        made=_made(data, where),
         frames=_relative_path(data, "frames", where),
         preview=_relative_path(data, "preview", where),
         seconds=_seconds(data, "seconds", where),
-        approval=approval,
+        after_take=_take_number(data, "after_take", where, None),
+        approval=_choice(data, "approval", where, CHUNK_APPROVALS),
     )
+    if take.frames is None or take.preview is None:  # a stored take is only recorded once its files are written
+        raise ValidationError(f"{where} has no {'frames' if take.frames is None else 'preview'} file; remove the take")
+    return take
+
+
+def chunk_from_dict(data: Any, where: str = "chunk") -> Chunk:
+    _require(data, "index", int, where)
+    _check_keys(data, Chunk, where)
+    takes_data = _optional(data, "takes", list, where, [])
+    if len(takes_data) > MAX_TAKES_PER_CHUNK:
+        raise ValidationError(f"{where} has {len(takes_data)} takes; the limit is {MAX_TAKES_PER_CHUNK}")
+    chunk = Chunk(
+        index=data["index"],
+        seed=_seed(data, "seed", where, default=None),
+        prompt=_text(data, "prompt", where, "", limit=MAX_CHUNK_RECORD_PROMPT_CHARS),
+        status=_choice(data, "status", where, CHUNK_STATUSES),
+        frames=_relative_path(data, "frames", where),
+        preview=_relative_path(data, "preview", where),
+        seconds=_seconds(data, "seconds", where),
+        approval=_choice(data, "approval", where, CHUNK_APPROVALS),
+        take=_take_number(data, "take", where, 1),
+        after_take=_take_number(data, "after_take", where, None),
+        made=_made(data, where),
+        takes=[take_from_dict(t, f"{where}.takes[{i}]") for i, t in enumerate(takes_data)],
+    )
+    numbers = [chunk.take] + [take.number for take in chunk.takes]
+    if len(set(numbers)) != len(numbers):
+        raise ValidationError(f"{where}.takes numbers {numbers} must differ from each other and from the active take")
+    return chunk
 
 
 def scene_from_dict(data: Any, where: str = "scene") -> Scene:

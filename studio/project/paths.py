@@ -9,6 +9,7 @@ checked before any path is built from them. The folder of one project:
     <projects-root>/<project-id>/scenes/<scene>/image.png
     <projects-root>/<project-id>/scenes/<scene>/chunk_003.npz   frames of chunk 3 (the memory for chunk 4)
     <projects-root>/<project-id>/scenes/<scene>/chunk_003.mp4   low-res preview segment
+    <projects-root>/<project-id>/scenes/<scene>/takes/chunk_003/take_01.npz, .mp4   a kept other version
     <projects-root>/<project-id>/scenes/<scene>/draft.mp4, refined.mp4
     <projects-root>/<project-id>/final.mp4
 """
@@ -25,6 +26,7 @@ from typing import Any, Iterator
 from studio.errors import ValidationError
 
 PROJECT_FILE = "project.json"
+SCENE_LOCK_FILE = ".generating.lock"  # held while a scene generates (scene_lock.py); not a temporary file
 BACKUP_FILE = "project.json.bak"
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # used with fullmatch: `$` would let "id\n" through
@@ -82,7 +84,7 @@ def remove_temp_files(folder: Path) -> list[str]:
     folder = Path(folder)
     if folder.is_dir():
         for path in folder.iterdir():
-            if path.name.startswith(".") and path.is_file() and not path.is_symlink():
+            if path.name.startswith(".") and path.name != SCENE_LOCK_FILE and path.is_file() and not path.is_symlink():
                 path.unlink(missing_ok=True)
                 removed.append(path.name)
     return removed
@@ -132,6 +134,15 @@ class ProjectPaths:
 
     def chunk_preview(self, scene_id: str, index: int) -> Path:
         return self.scene_dir(scene_id) / f"chunk_{index:03d}.mp4"
+
+    def take_dir(self, scene_id: str, index: int) -> Path:
+        return self.scene_dir(scene_id) / "takes" / f"chunk_{index:03d}"
+
+    def take_frames(self, scene_id: str, index: int, number: int) -> Path:
+        return self.take_dir(scene_id, index) / f"take_{number:02d}.npz"
+
+    def take_preview(self, scene_id: str, index: int, number: int) -> Path:
+        return self.take_dir(scene_id, index) / f"take_{number:02d}.mp4"
 
     def draft(self, scene_id: str) -> Path:
         return self.scene_dir(scene_id) / "draft.mp4"

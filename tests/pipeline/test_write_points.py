@@ -1,10 +1,11 @@
 """The write order, proved deterministically: the process "dies" at every write point in turn.
 
 Every file of a project is written through a temporary file (tempfile.mkstemp) that is renamed into
-place (os.replace). For each N, the Nth of those calls during one chunk, one regeneration or one
-export raises, and so does every call after it (a dead process writes nothing more). After each
-death the project must open, every chunk it calls ready must hold exactly the frames its recorded
-seeds make, and resuming must finish with the video an uninterrupted run makes.
+place (os.replace). For each N, the Nth of those calls during one chunk, one regeneration (which keeps
+the old version as a take), one take switch or one export raises, and so does every call after it (a
+dead process writes nothing more). After each death the project must open, every chunk it calls ready
+and every take it records must hold exactly the frames its recorded seeds make, and resuming must
+finish with the video an uninterrupted run makes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from studio.export.stage import export_project
 from studio.generate.stage import generate_scene, regenerate_chunk
+from studio.generate.takes import use_take
 from studio.media.video import chunk_shape, load_frames, read_video
 from studio.project.model import Scene, Script, load_project, new_project, save_project
 
@@ -84,11 +86,21 @@ def references(tmp_path_factory, preset):
     list(generate_scene(regenerated, preset, "s1"))
     digests = {**chunk_digests(two), **chunk_digests(regenerated)}
     assert len(digests) == 4  # the new seed changes both chunks: a mix-up cannot go unseen
-    return {"one": one, "two": two, "digests": digests}
+    assert [len(c.takes) for c in load_project(regenerated).script.scene("s1").chunks] == [1, 1]  # the old versions
+    return {"one": one, "two": two, "regenerated": regenerated, "digests": digests}
+
+
+def version_key(chunks, index: int, number: int) -> tuple[int, ...]:
+    """The seeds a version of chunk `index` depends on, following after_take down to chunk 0."""
+    chunk = chunks[index]
+    version = chunk if number == chunk.take else next(t for t in chunk.takes if t.number == number)
+    if index == 0:
+        return (version.seed,)
+    return version_key(chunks, index - 1, version.after_take or 1) + (version.seed,)
 
 
 def check_project(path, preset, digests) -> None:
-    """It opens, and every ready chunk holds exactly the frames its recorded seeds make."""
+    """It opens, every ready chunk holds exactly the frames its recorded seeds make, and so does every take."""
     scene = load_project(path).script.scene("s1")
     for i, chunk in enumerate(scene.chunks):
         if chunk.status == "ready":
@@ -96,6 +108,11 @@ def check_project(path, preset, digests) -> None:
             assert key in digests, f"chunk {i} is ready under seeds {key}, which no run makes"
             frames = load_frames(path / chunk.frames, chunk_shape(preset.streaming, i))
             assert hashlib.sha256(frames.tobytes()).hexdigest() == digests[key], f"chunk {i} holds other frames"
+        for take in chunk.takes:  # a take on record is complete on disk and holds what its record says
+            key = version_key(scene.chunks, i, take.number)
+            frames = load_frames(path / take.frames, chunk_shape(preset.streaming, i))
+            assert hashlib.sha256(frames.tobytes()).hexdigest() == digests[key], f"take {take.number} of chunk {i}"
+            assert (path / take.preview).is_file()
 
 
 def count_points(monkeypatch, action) -> int:
@@ -141,6 +158,18 @@ def test_death_at_every_write_of_a_regeneration(tmp_path, monkeypatch, preset, r
 
     die_at_each_point(tmp_path, monkeypatch, references["two"],
                       lambda p: regenerate_chunk(p, preset, "s1", 0, seed=NEW_SEED), check)
+
+
+def test_death_at_every_write_of_a_take_switch(tmp_path, monkeypatch, preset, references):
+    def check(path):
+        check_project(path, preset, references["digests"])
+        use_take(path, preset, "s1", 0, 1)  # again: finishes an interrupted switch, or changes nothing
+        assert use_take(path, preset, "s1", 1, 1).ready == []  # chunk 1's take made from chunk 0's take 1
+        check_project(path, preset, references["digests"])
+        assert all(c.status == "ready" for c in load_project(path).script.scene("s1").chunks)
+        assert chunk_digests(path) == chunk_digests(references["two"])
+
+    die_at_each_point(tmp_path, monkeypatch, references["regenerated"], lambda p: use_take(p, preset, "s1", 0, 1), check)
 
 
 def test_death_at_every_write_of_an_export(tmp_path, monkeypatch, preset, references):

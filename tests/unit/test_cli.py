@@ -7,8 +7,8 @@ import pytest
 
 from studio.cli import command_names, main
 
-ALL = ["plan", "references", "refs", "generate", "regenerate", "approve", "refine", "export", "import", "qa", "weights",
-       "run", "eval", "bench"]
+ALL = ["plan", "references", "refs", "generate", "regenerate", "takes", "approve", "refine", "export", "import", "qa",
+       "weights", "run", "eval", "bench"]
 # Unpacking an archive or marking chunks runs no model; weights has --preset on its actions.
 WITHOUT_PRESET = {"import", "weights", "approve"}
 

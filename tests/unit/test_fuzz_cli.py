@@ -26,12 +26,12 @@ from studio.project.model import MAX_PROMPT_CHARS
 CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 words = st.text(CHARS, max_size=24)
 numbers = st.integers(-10**6, 10**6).map(str)
-junk_numbers = st.sampled_from(["", "nan", "inf", "-0", "1e9", "0x10", "3.5", "½", "١٢", "9" * 40, "--", "-"])
+junk_numbers = st.sampled_from(["", "nan", "inf", "-0", "1e9", "0x10", "3.5", "½", "١٢", "¹", "²³", "9" * 40, "--", "-"])
 int_values = st.integers(-2, 30).map(str) | numbers | junk_numbers
 float_values = st.floats(allow_nan=True, allow_infinity=True).map(repr) | int_values
 
 SLOW = {"run", "bench"}
-PROJECT_COMMANDS = ("references", "refs", "generate", "regenerate", "refine", "export")
+PROJECT_COMMANDS = ("references", "refs", "generate", "regenerate", "takes", "refine", "export")
 PROJECT_KINDS = ("missing", "file", "corrupt", "empty-dir", "planned")
 # The real project may only meet commands that fail fast or do cheap real work.
 SAFE_ON_PLANNED = {"regenerate", "export"}
@@ -46,7 +46,7 @@ def flag_values(flag: str):
         "--mode": st.sampled_from(["randomized", "shared-noise", "naive", "", "fast"]) | words,
         "--scene": st.sampled_from(["scene-1", "scene-9", "../scene-1", ""]) | words,
         "--entity": st.sampled_from(["fox", "nobody", "../fox"]) | words,
-        "--prompt": words,
+        "--prompt": words, "--use": int_values, "--remove": int_values,
     }.get(flag, words)
 
 
@@ -65,9 +65,9 @@ def command_lines(draw):
         project_kind = draw(st.sampled_from(PROJECT_KINDS))
         argv.append(f"{{tmp}}/{project_kind}")
         flags = {"references": ["--entity", "--seed"], "refs": ["--entity", "--seed"], "generate": ["--scene", "--chunks"],
-                 "regenerate": ["--scene", "--chunk", "--seed", "--prompt"],
+                 "regenerate": ["--scene", "--chunk", "--seed", "--prompt"], "takes": ["--use", "--remove"],
                  "refine": ["--scene", "--mode", "--seed", "--strength"], "export": []}[command]
-        if command == "regenerate":
+        if command in ("regenerate", "takes"):
             argv += ["--scene", draw(flag_values("--scene")), "--chunk", draw(int_values)]
         if command == "export":
             argv += draw(st.lists(st.sampled_from([["-o", "{tmp}/out.mp4"], ["--archive", "{tmp}/a.zip"],
@@ -181,3 +181,11 @@ def test_a_project_path_through_a_file_is_one_line(tmp_path):
         assert code == 2 and err.startswith("error:") and err.count("\n") == 1, err
         assert str(tmp_path / "file") in err
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_superscript_digit_in_a_prompt_is_planned(tmp_path):
+    """Found by the fuzzer: "¹" passes str.isdigit() but int() refuses it, and planning crashed."""
+    for number, prompt in enumerate(["¹", "² foxes run", "a fox and ³ owls", "٣ foxes run"]):
+        code, _, err = run_cli(["plan", prompt, "--project", str(tmp_path / f"p{number}"), "--preset", "tiny"])
+        assert code in (0, 2) and "Traceback" not in err, (prompt, err)
+        assert code == 0 or err.startswith("error:") and err.count("\n") == 1, (prompt, err)

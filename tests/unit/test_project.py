@@ -186,3 +186,48 @@ def test_a_hostile_project_json_is_one_line_that_names_a_good_backup(tmp_path, t
     with pytest.raises(ValidationError) as caught:
         load_project(tmp_path)
     assert "project.json.bak" not in str(caught.value)
+
+
+def take_record(number: int, **extra) -> dict:
+    return {"number": number, "seed": 1, "prompt": "p", "made": "2026-12-02T10:00:00+00:00",
+            "frames": f"scenes/s/takes/chunk_000/take_{number:02d}.npz",
+            "preview": f"scenes/s/takes/chunk_000/take_{number:02d}.mp4", **extra}
+
+
+def test_a_chunk_with_takes_round_trips_and_an_ordinary_one_stays_as_it_was():
+    from studio.project.model import MAX_TAKES_PER_CHUNK, Take, chunk_from_dict
+
+    chunk = chunk_from_dict({"index": 1, "seed": 3, "prompt": "p", "take": 3, "after_take": 2,
+                             "takes": [take_record(1, after_take=1, approval="approved"), take_record(2)]})
+    assert chunk.takes[0] == Take(1, 1, "p", "2026-12-02T10:00:00+00:00", "scenes/s/takes/chunk_000/take_01.npz",
+                                  "scenes/s/takes/chunk_000/take_01.mp4", 0.0, 1, "approved")
+    assert chunk_from_dict(json.loads(json.dumps(dataclasses_asdict(chunk)))) == chunk
+    plain = chunk_from_dict({"index": 0, "seed": 3, "prompt": "p"})
+    assert (plain.take, plain.after_take, plain.takes, plain.approval) == (1, None, [], "pending")
+    assert MAX_TAKES_PER_CHUNK >= 8
+
+
+def dataclasses_asdict(value):
+    import dataclasses
+
+    return dataclasses.asdict(value)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"takes": [take_record(1)]}, "must differ from each other and from the active take"),
+    ({"takes": [take_record(2), take_record(2)]}, "must differ"),
+    ({"takes": [take_record(n) for n in range(2, 70)]}, "takes; the limit is"),
+    ({"takes": [take_record(2, approval="maybe")]}, "approval 'maybe' must be one of pending, approved, rejected"),
+    ({"takes": [take_record(2, made="yesterday")]}, "made 'yesterday' must be an ISO-8601 time"),
+    ({"takes": [take_record(2, frames=None)]}, "has no frames file"),
+    ({"takes": [take_record(2, frames="../../etc/x.npz")]}, "must be a path inside the project folder"),
+    ({"takes": [take_record(0)]}, "must be a take number"),
+    ({"take": True}, "take must be int"),
+    ({"after_take": -1}, "must be a take number"),
+    ({"approval": "yes"}, "must be one of pending, approved, rejected"),
+])
+def test_bad_takes_are_refused_naming_the_field(change, message):
+    from studio.project.model import chunk_from_dict
+
+    with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
+        chunk_from_dict({"index": 0, "seed": 3, "prompt": "p", **change})

@@ -1,0 +1,68 @@
+"""A scene's chunk files: the checks before a run, and what a chunk change rewrites (the draft, the anchor).
+
+draft.mp4 is the preview segments of every ready chunk in order, joined without re-encoding, so
+a regeneration or a take switch rewrites it in a blink.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from studio.errors import StudioError
+from studio.config import Preset
+from studio.media.video import chunk_shape, concat_mp4, load_frames
+from studio.project.model import Chunk, Scene
+from studio.project.paths import ProjectPaths, atomic_write_bytes
+
+
+def same_frames(paths: ProjectPaths, chunk: Chunk, frames: np.ndarray) -> bool:
+    """The chunk's recorded frames are exactly `frames` (then remaking it changed nothing)."""
+    if not chunk.frames:
+        return False
+    try:
+        return np.array_equal(load_frames(paths.absolute(chunk.frames)), frames)
+    except StudioError:
+        return False
+
+
+def save_png(frame: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def write_draft(paths: ProjectPaths, scene: Scene, path: Path, fps: int) -> None:
+    """draft.mp4 = the preview segments of every ready chunk in order, joined without re-encoding."""
+    segments = []
+    for chunk in scene.chunks:
+        if chunk.status != "ready" or not chunk.preview:
+            break
+        segments.append(paths.absolute(chunk.preview))
+    if segments:
+        concat_mp4(segments, path)
+
+
+def check_chunk_count(total, preset: Preset) -> None:
+    cap = preset.streaming.max_chunks
+    if isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= cap:
+        raise StudioError(f"number of chunks {total!r} must be between 1 and {cap} (streaming.max_chunks of preset {preset.name!r})")
+
+
+def first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:
+    for index, chunk in enumerate(scene.chunks[:total]):
+        if chunk.status != "ready" or not chunk.frames or not paths.absolute(chunk.frames).is_file():
+            return index
+    return min(len(scene.chunks), total)
+
+
+def check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Preset) -> None:
+    """Load chunks 0..count-1 once: a missing, corrupt or wrong-sized file is an error naming it, before any work."""
+    for chunk in scene.chunks[:count]:
+        if not chunk.frames:
+            raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
+        load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
