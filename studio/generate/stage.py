@@ -29,6 +29,7 @@ from studio.generate.timing import timed
 from studio.media.video import check_frames, chunk_shape, concat_mp4, load_frames, save_frames, write_mp4
 from studio.project.model import MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
 from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
+from studio.project.progress import GENERATION_FIELDS, generation_record, save_scene_progress
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
     project_dir = Path(project_dir)
     project = load_project(project_dir)
     scene = project.script.scene(scene_id)
+    owned = GENERATION_FIELDS + (("n_chunks",) if num_chunks is not None else ())  # what this run may change
+    base = generation_record(scene, owned)  # the scene's record on disk now: every later save checks it is unchanged
     total = scene.n_chunks if num_chunks is None else num_chunks
     _check_chunk_count(total, preset)
     paths = ProjectPaths(project_dir)
@@ -72,8 +75,8 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
         scene.n_chunks = total
         for chunk in past_the_end:  # a shorter scene hides the records past the end, never deletes them:
             chunk.status = "hidden"  # raising the count again remakes them with their own seeds and prompts
-        save(project, project_dir)
-    maker = _ChunkMaker(project_dir, preset, project, scene, save)
+        base = _save_progress(save, project, project_dir, scene_id, base)
+    maker = _ChunkMaker(project_dir, preset, project, scene, save, base=base)
     for index in range(start, total):
         if stop is not None and stop.is_set():
             return
@@ -126,9 +129,11 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
 class _ChunkMaker:
     """Makes chunk k of one scene from disk and saves it (files, draft, project.json)."""
 
-    def __init__(self, project_dir: Path, preset: Preset, project: Project, scene: Scene, save=save_project):
+    def __init__(self, project_dir: Path, preset: Preset, project: Project, scene: Scene, save=save_project, *,
+                 base: dict | None = None):
         self.project_dir = project_dir
         self.save = save
+        self.base = generation_record(scene) if base is None else base  # the scene's record as last loaded or saved
         self.preset = preset
         self.project = project
         self.scene = scene
@@ -163,7 +168,7 @@ class _ChunkMaker:
                 save_frames(frames, frames_path)
             except BaseException:  # the old frames are still in place: so is the old record
                 self.scene.chunks[:] = before
-                self.save(self.project, self.project_dir)
+                self._save()
                 raise
         else:
             save_frames(frames, frames_path)
@@ -187,9 +192,12 @@ class _ChunkMaker:
         _write_draft(self.paths, self.scene, draft, s.fps)
         self.scene.draft = self.paths.relative(draft)
         self.scene.refined_outdated = self.scene.refined is not None  # refined from the chunks as they were
-        self.save(self.project, self.project_dir)
+        self._save()
         logger.info("scene %s chunk %d: %d frames in %.1f s", self.scene.id, index, len(frames), seconds)
         return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale)
+
+    def _save(self) -> None:
+        self.base = _save_progress(self.save, self.project, self.project_dir, self.scene.id, self.base)
 
     def _mark_replacing(self, index: int, seed: int, prompt: str, frames_path: Path, *, stale_after: bool) -> None:
         """Before an existing chunk's files are replaced: record its new seed and prompt as stale (and the
@@ -200,7 +208,7 @@ class _ChunkMaker:
                                                        frames=self.paths.relative(frames_path))
         for later in self.scene.chunks[index + 1:] if stale_after else []:
             later.status = "hidden" if later.status == "hidden" else "stale"
-        self.save(self.project, self.project_dir)
+        self._save()
 
     def _context(self, index: int) -> np.ndarray | None:
         """The CAM frames: the scene image repeated for chunk 0, else the last Fc frames so far."""
@@ -282,6 +290,15 @@ def _check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Pr
         if not chunk.frames:
             raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
         load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
+
+
+def _save_progress(save, project: Project, project_dir: Path, scene_id: str, base: dict) -> dict:
+    """Record the loop's progress. The default writer merges only this scene's generation fields into
+    project.json as it is now (an edit made meanwhile survives); a cluster worker's `save` gets the project."""
+    if save is save_project:
+        return save_scene_progress(project, project_dir, scene_id=scene_id, base=base, fields=tuple(base))
+    save(project, project_dir)
+    return base
 
 
 def _same_frames(path: Path, frames: np.ndarray) -> bool:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from studio.errors import ValidationError
+from studio.project.lock import LOCK_FILE  # a dot file too, but never a leftover: it is in use
 
 PROJECT_FILE = "project.json"
 BACKUP_FILE = "project.json.bak"
@@ -82,7 +83,7 @@ def remove_temp_files(folder: Path) -> list[str]:
     folder = Path(folder)
     if folder.is_dir():
         for path in folder.iterdir():
-            if path.name.startswith(".") and path.is_file() and not path.is_symlink():
+            if path.name.startswith(".") and path.name != LOCK_FILE and path.is_file() and not path.is_symlink():
                 path.unlink(missing_ok=True)
                 removed.append(path.name)
     return removed
