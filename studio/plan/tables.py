@@ -98,8 +98,12 @@ def _is_empty_row(row: Any) -> bool:
 def _cells(row: Any, columns: list[str], table: str, number: int) -> dict[str, Any]:
     if not isinstance(row, (list, tuple)):
         raise ValidationError(f"{table} row {number} must be a list of {len(columns)} cells, got {type(row).__name__}")
-    row = list(row)[:len(columns)] + [None] * max(0, len(columns) - len(row))
-    return dict(zip(columns, row))
+    row = list(row)
+    if len(row) < len(columns):  # padding would blank the missing columns: a saved title or prompt lost unseen
+        missing = ", ".join(repr(name) for name in columns[len(row):])
+        raise ValidationError(f"{table} row {number} has {len(row)} of {len(columns)} cells (missing {missing}); "
+                              f"give every column, empty text for a blank cell")
+    return dict(zip(columns, row[:len(columns)]))
 
 
 # ----------------------------------------------------------------------------- entities
