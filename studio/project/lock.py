@@ -11,11 +11,12 @@ thread, so a handler that holds it may call a stage that takes it again.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from studio.errors import StudioError
 
@@ -61,3 +62,12 @@ def project_lock(project_dir: Path) -> Iterator[None]:
 def holds_project_lock(project_dir: Path) -> bool:
     """True when this thread holds the lock of `project_dir` (for checks in tests and assertions)."""
     return str(Path(project_dir).resolve()) in _locks()
+
+
+def locked_project(function: Callable) -> Callable:
+    """Run `function(project_dir, ...)` holding that project's lock: its load, change and save are one step."""
+    @functools.wraps(function)
+    def locked(project_dir, *args, **kwargs):
+        with project_lock(project_dir):
+            return function(project_dir, *args, **kwargs)
+    return locked
