@@ -162,16 +162,23 @@ class _ChunkMaker:
         frames_path = self.paths.chunk_frames(self.scene.id, index)
         unchanged = regenerate and _same_frames(frames_path, frames)
         if index < len(self.scene.chunks):
-            before = [dataclasses.replace(chunk) for chunk in self.scene.chunks]
+            before = ([dataclasses.replace(chunk) for chunk in self.scene.chunks], self.scene.draft, self.scene.refined_outdated)
+            old_files = _read_files(self._files_replaced(index))
             self._mark_replacing(index, seed, prompt, frames_path, stale_after=regenerate and not unchanged)
             try:
-                save_frames(frames, frames_path)
-            except BaseException:  # the old frames are still in place: so is the old record
-                self.scene.chunks[:] = before
+                return self._keep(index, seed, prompt, frames, frames_path, seconds, regenerate and not unchanged)
+            except BaseException:  # put the old files back, then the old record: the project is as it was
+                _restore_files(old_files)  # (if this fails too, the record stays stale: the chunk is remade)
+                self.scene.chunks[:], self.scene.draft, self.scene.refined_outdated = before
                 self._save()
                 raise
-        else:
-            save_frames(frames, frames_path)
+        return self._keep(index, seed, prompt, frames, frames_path, seconds, False)
+
+    def _keep(self, index: int, seed: int, prompt: str, frames: np.ndarray, frames_path: Path, seconds: float,
+              stale_after: bool) -> ChunkEvent:
+        """The chunk's files, the draft, then its record in project.json."""
+        s = self.preset.streaming
+        save_frames(frames, frames_path)
         preview_path = write_mp4(frames, self.paths.chunk_preview(self.scene.id, index), fps=s.fps)
         if index == 0 and not self.scene.scene_image:
             _save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
@@ -183,7 +190,7 @@ class _ChunkMaker:
         else:
             chunks.append(record)
         stale = []
-        if regenerate and not unchanged:  # later chunks were made from the old frames
+        if stale_after:  # later chunks were made from the old frames
             for later in chunks[index + 1:]:
                 if later.status != "hidden":
                     later.status = "stale"
@@ -198,6 +205,12 @@ class _ChunkMaker:
 
     def _save(self) -> None:
         self.base = _save_progress(self.save, self.project, self.project_dir, self.scene.id, self.base)
+
+    def _files_replaced(self, index: int) -> list[Path]:
+        """What replacing chunk `index` rewrites besides project.json (kept to be put back on a failure)."""
+        folder = self.paths.scene_dir(self.scene.id)
+        return [self.paths.chunk_frames(self.scene.id, index), self.paths.chunk_preview(self.scene.id, index),
+                self.paths.draft(self.scene.id), folder / "anchor.png"]
 
     def _mark_replacing(self, index: int, seed: int, prompt: str, frames_path: Path, *, stale_after: bool) -> None:
         """Before an existing chunk's files are replaced: record its new seed and prompt as stale (and the
@@ -299,6 +312,18 @@ def _save_progress(save, project: Project, project_dir: Path, scene_id: str, bas
         return save_scene_progress(project, project_dir, scene_id=scene_id, base=base, fields=tuple(base))
     save(project, project_dir)
     return base
+
+
+def _read_files(paths: list[Path]) -> dict[Path, bytes | None]:
+    return {path: path.read_bytes() if path.is_file() else None for path in paths}
+
+
+def _restore_files(files: dict[Path, bytes | None]) -> None:
+    for path, data in files.items():
+        if data is None:
+            path.unlink(missing_ok=True)
+        elif not path.is_file() or path.read_bytes() != data:
+            atomic_write_bytes(path, data)
 
 
 def _same_frames(path: Path, frames: np.ndarray) -> bool:
