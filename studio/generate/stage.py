@@ -68,13 +68,24 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
     total = scene.n_chunks if num_chunks is None else num_chunks
     _check_chunk_count(total, preset)
     paths = ProjectPaths(project_dir)
+    shown_again = _hidden_to_show(scene, paths, total, preset) if num_chunks is not None else []
+    past_the_end = scene.chunks[total:]
+    hiding = any(c.status == "ready" for c in past_the_end)
+    recount = num_chunks is not None and (scene.n_chunks != total or bool(shown_again) or hiding)
+    if recount:
+        scene.n_chunks = total
+        for chunk in past_the_end:  # a shorter scene hides the finished records past the end, never deletes them:
+            if chunk.status == "ready":  # raising the count again shows them, as they were, without remaking them
+                chunk.status = "hidden"
+        for chunk in shown_again:
+            chunk.status = "ready"
     start = _first_not_ready(scene, paths, total)
     _check_chunk_files(scene, paths, start, preset)  # a corrupt chunk stops us before anything is written
-    past_the_end = scene.chunks[total:]
-    if num_chunks is not None and (scene.n_chunks != total or any(c.status != "hidden" for c in past_the_end)):
-        scene.n_chunks = total
-        for chunk in past_the_end:  # a shorter scene hides the records past the end, never deletes them:
-            chunk.status = "hidden"  # raising the count again remakes them with their own seeds and prompts
+    if recount:
+        if shown_again:  # the draft shows them again too
+            draft = paths.draft(scene.id)
+            _write_draft(paths, scene, draft, preset.streaming.fps)
+            scene.draft = paths.relative(draft)
         base = _save_progress(save, project, project_dir, scene_id, base)
     maker = _ChunkMaker(project_dir, preset, project, scene, save, base=base)
     for index in range(start, total):
@@ -192,9 +203,8 @@ class _ChunkMaker:
         stale = []
         if stale_after:  # later chunks were made from the old frames
             for later in chunks[index + 1:]:
-                if later.status != "hidden":
-                    later.status = "stale"
-                    stale.append(later.index)
+                later.status = "stale"
+                stale.append(later.index)
         draft = self.paths.draft(self.scene.id)
         _write_draft(self.paths, self.scene, draft, s.fps)
         self.scene.draft = self.paths.relative(draft)
@@ -220,7 +230,7 @@ class _ChunkMaker:
         self.scene.chunks[index] = dataclasses.replace(old, seed=seed, prompt=prompt, status="stale",
                                                        frames=self.paths.relative(frames_path))
         for later in self.scene.chunks[index + 1:] if stale_after else []:
-            later.status = "hidden" if later.status == "hidden" else "stale"
+            later.status = "stale"  # a hidden one too: shown again, it would continue frames that are gone
         self._save()
 
     def _context(self, index: int) -> np.ndarray | None:
@@ -288,6 +298,25 @@ def _check_chunk_count(total, preset: Preset) -> None:
     cap = preset.streaming.max_chunks
     if isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= cap:
         raise StudioError(f"number of chunks {total!r} must be between 1 and {cap} (streaming.max_chunks of preset {preset.name!r})")
+
+
+def _hidden_to_show(scene: Scene, paths: ProjectPaths, total: int, preset: Preset) -> list[Chunk]:
+    """The hidden records a raised count shows again as they are: those right after the ready chunks, up to
+    `total`, whose files are whole (hidden records are only ever finished ones; a change before them made them stale)."""
+    shown = []
+    for chunk in scene.chunks[:total]:
+        if chunk.status == "ready":
+            continue
+        if chunk.status != "hidden" or not chunk.frames or not chunk.preview:
+            break
+        if not paths.absolute(chunk.preview).is_file():
+            break
+        try:
+            load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
+        except StudioError:
+            break  # remade with its own seed and prompt
+        shown.append(chunk)
+    return shown
 
 
 def _first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:

@@ -221,7 +221,8 @@ def _keep_made_work(before: Scene, scene: Scene) -> Scene:
     """The edited scene with the old one's seed, images and chunks; changed content makes its chunks stale."""
     content = ("event", "entity_ids", "background", "camera", "chunk_prompts")
     changed = any(getattr(before, name) != getattr(scene, name) for name in content)
-    chunks = [dataclasses.replace(c, status="stale") if changed and c.status == "ready" else c for c in before.chunks]
+    chunks = [dataclasses.replace(c, status="stale") if changed and c.status in ("ready", "hidden") else c
+              for c in before.chunks]  # a hidden chunk too: a raised count would show it made from the old content
     return dataclasses.replace(before, title=scene.title, event=scene.event, entity_ids=scene.entity_ids,
                                background=scene.background, camera=scene.camera, n_chunks=scene.n_chunks,
                                chunk_prompts=scene.chunk_prompts, chunks=chunks,

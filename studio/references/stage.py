@@ -347,7 +347,7 @@ def _approved_images(script: Script, paths: ProjectPaths, staged: dict[Path, byt
 def _mark_made_from_old_image(scene) -> None:
     """The scene's chunks (and so its refined video) were made from its previous image."""
     for chunk in scene.chunks:
-        if chunk.status == "ready":
+        if chunk.status in ("ready", "hidden"):  # hidden ones too: a raised count must not show them as they are
             chunk.status = "stale"
     scene.refined_outdated = scene.refined is not None
 
