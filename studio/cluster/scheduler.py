@@ -23,7 +23,9 @@ from studio.config import Preset
 from studio.errors import StudioError
 from studio.generate.stage import ChunkEvent
 from studio.project.model import load_project, save_project, scene_from_dict, scene_ids_to_make
+from studio.project.lock import project_lock
 from studio.project.paths import ProjectPaths, atomic_write_bytes
+from studio.project.progress import GENERATION_FIELDS, merge_scene_fields
 
 logger = logging.getLogger(__name__)
 
@@ -176,10 +178,9 @@ def merge_scene(project_dir: Path, scene_record: dict, files: dict[str, bytes]):
     for relative, data in files.items():
         atomic_write_bytes(paths.absolute(relative), data)
     scene = scene_from_dict(scene_record)
-    with _HEAD_WRITES:
+    with _HEAD_WRITES, project_lock(project_dir):  # and with the studio's other writers of this project
         project = load_project(project_dir)
-        scenes = project.script.scenes
-        scenes[[s.id for s in scenes].index(scene.id)] = scene
+        merge_scene_fields(project, scene, GENERATION_FIELDS + ("n_chunks",))  # a script edit made meanwhile survives
         save_project(project, project_dir)
     return scene
 

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from studio.errors import StudioError
 from studio.media.images import MAX_UPLOAD_BYTES
+from studio.project.lock import project_lock
 from studio.project.paths import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -223,8 +224,9 @@ def import_archive(zip_path: Path, projects_root: Path, project_id: str | None =
             # 3. Swap it into place.
             if target.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".replaced-{project.id}.", dir=projects_root))
-                os.replace(target, old / "project")
-                os.replace(staging, target)
+                with project_lock(target):  # no save of the project being replaced lands half way
+                    os.replace(target, old / "project")
+                    os.replace(staging, target)
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(staging, target)

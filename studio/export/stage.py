@@ -26,6 +26,7 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.media.video import write_mp4_frames
+from studio.project.lock import project_lock
 from studio.project.paths import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -247,9 +248,10 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
     except ValueError:  # outside the project folder: project.json keeps its previous final
         relative = None
     if relative is not None:
-        project = load_project(project_dir)  # re-read: only `final` changes
-        project.final = relative
-        save_project(project, project_dir)
+        with project_lock(project_dir):  # re-read under the lock: only `final` changes
+            project = load_project(project_dir)
+            project.final = relative
+            save_project(project, project_dir)
     timeline_path = None
     if timeline is not None:  # before the archive, so a timeline inside the project travels with it
         from studio.export.timeline import export_timeline

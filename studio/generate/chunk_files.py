@@ -66,3 +66,22 @@ def check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Pre
         if not chunk.frames:
             raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
         load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
+
+
+def hidden_to_show(scene: Scene, paths: ProjectPaths, total: int, preset: Preset) -> list[Chunk]:
+    """The hidden records a raised count shows again as they are: those right after the ready chunks, up to
+    `total`, whose files are whole (hidden records are only ever finished ones; a change before them made them stale)."""
+    shown = []
+    for chunk in scene.chunks[:total]:
+        if chunk.status == "ready":
+            continue
+        if chunk.status != "hidden" or not chunk.frames or not chunk.preview:
+            break
+        if not paths.absolute(chunk.preview).is_file():
+            break
+        try:
+            load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
+        except StudioError:
+            break  # remade with its own seed and prompt
+        shown.append(chunk)
+    return shown

@@ -25,15 +25,16 @@ import numpy as np
 
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
-from studio.generate.chunk_files import (check_chunk_count, check_chunk_files, first_not_ready, same_frames, save_png,
-                                         write_draft)
+from studio.generate.chunk_files import (check_chunk_count, check_chunk_files, first_not_ready, hidden_to_show,
+                                         same_frames, save_png, write_draft)
 from studio.generate.keep_later import SeamHealer
 from studio.generate.seam import SeamHealing
 from studio.generate.take_files import free_take_files, has_files, keep_active_version, next_take_number, utc_now
 from studio.generate.timing import timed
 from studio.media.video import check_frames, chunk_shape, load_frames, save_frames, write_mp4
 from studio.project.model import MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
-from studio.project.paths import ProjectPaths, remove_temp_files
+from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
+from studio.project.progress import GENERATION_FIELDS, generation_record, save_scene_progress
 from studio.project.scene_lock import scene_generating
 
 logger = logging.getLogger(__name__)
@@ -71,19 +72,32 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
     project_dir = Path(project_dir)
     project = load_project(project_dir)
     scene = project.script.scene(scene_id)
+    owned = GENERATION_FIELDS + (("n_chunks",) if num_chunks is not None else ())  # what this run may change
+    base = generation_record(scene, owned)  # the scene's record on disk now: every later save checks it is unchanged
     total = scene.n_chunks if num_chunks is None else num_chunks
     check_chunk_count(total, preset)
     paths = ProjectPaths(project_dir)
+    shown_again = hidden_to_show(scene, paths, total, preset) if num_chunks is not None else []
+    past_the_end = scene.chunks[total:]
+    hiding = any(c.status == "ready" for c in past_the_end)
+    recount = num_chunks is not None and (scene.n_chunks != total or bool(shown_again) or hiding)
+    if recount:
+        scene.n_chunks = total
+        for chunk in past_the_end:  # a shorter scene hides the finished records past the end, never deletes them:
+            if chunk.status == "ready":  # raising the count again shows them, as they were, without remaking them
+                chunk.status = "hidden"
+        for chunk in shown_again:
+            chunk.status = "ready"
     start = first_not_ready(scene, paths, total)
     check_chunk_files(scene, paths, start, preset)  # a corrupt chunk stops us before anything is written
-    past_the_end = scene.chunks[total:]
-    if num_chunks is not None and (scene.n_chunks != total or any(c.status != "hidden" for c in past_the_end)):
-        scene.n_chunks = total
-        for chunk in past_the_end:  # a shorter scene hides the records past the end, never deletes them:
-            chunk.status = "hidden"  # raising the count again remakes them with their own seeds and prompts
-        save(project, project_dir)
     with scene_generating(project_dir, scene.id):  # one generating process per scene (takes wait for it)
-        maker = _ChunkMaker(project_dir, preset, project, scene, save)
+        if recount:
+            if shown_again:  # the draft shows them again too
+                draft = paths.draft(scene.id)
+                write_draft(paths, scene, draft, preset.streaming.fps)
+                scene.draft = paths.relative(draft)
+            base = _save_progress(save, project, project_dir, scene_id, base)
+        maker = _ChunkMaker(project_dir, preset, project, scene, save, base=base)
         for index in range(start, total):
             if stop is not None and stop.is_set():
                 return
@@ -137,12 +151,29 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
 # ----------------------------------------------------------------------------- the work
 
 
+@dataclass
+class _Version:
+    """The new version of a chunk being written, and what it replaces."""
+
+    old: Chunk | None  # the record it replaces (None: a new chunk)
+    same: bool  # the same frames as the old version (a rerun with the recorded seed)
+    number: int  # its take number
+    takes: list  # the kept versions (the replaced one already stored)
+    dropped: list  # takes past the cap, freed once no record names them
+    healer: SeamHealer | None  # keep-later
+    written: list[Path]  # take files this run wrote
+    later_statuses: list[str]  # the later chunks' statuses before the replacement
+    stale_after: bool  # the later chunks were made from other frames
+
+
 class _ChunkMaker:
     """Makes chunk k of one scene from disk and saves it (files, draft, project.json)."""
 
-    def __init__(self, project_dir: Path, preset: Preset, project: Project, scene: Scene, save=save_project):
+    def __init__(self, project_dir: Path, preset: Preset, project: Project, scene: Scene, save=save_project, *,
+                 base: dict | None = None):
         self.project_dir = project_dir
         self.save = save
+        self.base = generation_record(scene) if base is None else base  # the scene's record as last loaded or saved
         self.preset = preset
         self.project = project
         self.scene = scene
@@ -179,26 +210,35 @@ class _ChunkMaker:
         seconds = time.perf_counter() - started
         # 4. Files first (each atomic), then project.json: a crash never leaves a chunk that looks finished.
         #    The version being replaced is copied to its take files before any record names them.
-        frames_path = self.paths.chunk_frames(self.scene.id, index)
         keep_old = old is not None and not same and old.status != "failed" and has_files(self.paths, old)
         takes, dropped = (keep_active_version(self.paths, self.scene.id, old, s.max_takes) if keep_old
                           else (list(old.takes) if old is not None else [], []))
         number = next_take_number(old) if keep_old else (old.take if old is not None else 1)
-        later_statuses = [chunk.status for chunk in chunks[index + 1:]]
         stored = [take for take in takes if keep_old and take.number == old.take]  # the take this run wrote
-        written = [self.paths.absolute(path) for take in stored for path in (take.frames, take.preview)]
-        if old is not None:
-            before = copy.deepcopy(chunks)
-            self._mark_replacing(index, seed, prompt, number, takes, stale_after=regenerate and not unchanged,
-                                 next_chunk=healer.replacing() if healer and healer.active else None)
-            try:
-                save_frames(frames, frames_path)
-            except BaseException:  # the old frames are still in place: so is the old record
-                self.scene.chunks[:] = before
-                self.save(self.project, self.project_dir)
-                raise
-        else:
-            save_frames(frames, frames_path)
+        version = _Version(old, same, number, takes, dropped, healer,
+                           written=[self.paths.absolute(path) for take in stored for path in (take.frames, take.preview)],
+                           later_statuses=[chunk.status for chunk in chunks[index + 1:]],
+                           stale_after=regenerate and not unchanged)
+        if old is None:
+            return self._keep(index, seed, prompt, frames, seconds, version)
+        before = (copy.deepcopy(chunks), self.scene.draft, self.scene.refined_outdated)
+        old_files = _read_files(self._files_replaced(index, healer))
+        self._mark_replacing(index, seed, prompt, number, takes, stale_after=version.stale_after,
+                             next_chunk=healer.replacing() if healer and healer.active else None)
+        try:
+            return self._keep(index, seed, prompt, frames, seconds, version)
+        except BaseException:  # put the old files back, then the old record: the project is as it was
+            _restore_files(old_files)  # (if this fails too, the record stays stale: the chunk is remade)
+            self.scene.chunks[:], self.scene.draft, self.scene.refined_outdated = before
+            self._save()
+            raise
+
+    def _keep(self, index: int, seed: int, prompt: str, frames: np.ndarray, seconds: float, version: _Version) -> ChunkEvent:
+        """The chunk's files, the draft, then its record in project.json."""
+        s, chunks = self.preset.streaming, self.scene.chunks
+        old, same, number, takes, healer, written = (version.old, version.same, version.number, version.takes,
+                                                     version.healer, version.written)
+        frames_path = save_frames(frames, self.paths.chunk_frames(self.scene.id, index))
         preview_path = write_mp4(frames, self.paths.chunk_preview(self.scene.id, index), fps=s.fps)
         if index == 0 and not self.scene.scene_image:
             save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
@@ -213,20 +253,19 @@ class _ChunkMaker:
             chunks.append(record)
         stale = []
         if healer is not None:  # keep-later: the later chunks keep the status they had
-            for later, status in zip(chunks[index + 1:], later_statuses):
+            for later, status in zip(chunks[index + 1:], version.later_statuses):
                 later.status = status
             written += healer.write(number)
-        elif regenerate and not unchanged:  # later chunks were made from the old frames
+        elif version.stale_after:  # later chunks were made from the old frames
             for later in chunks[index + 1:]:
-                if later.status != "hidden":
-                    later.status = "stale"
-                    stale.append(later.index)
+                later.status = "stale"  # a hidden one too: shown again, it would continue frames that are gone
+                stale.append(later.index)
         draft = self.paths.draft(self.scene.id)
         write_draft(self.paths, self.scene, draft, s.fps)
         self.scene.draft = self.paths.relative(draft)
         self.scene.refined_outdated = self.scene.refined is not None  # refined from the chunks as they were
-        self.save(self.project, self.project_dir)
-        free_take_files(self.paths, dropped + (healer.dropped if healer else []))  # no record names them now
+        self._save()
+        free_take_files(self.paths, version.dropped + (healer.dropped if healer else []))  # no record names them now
         logger.info("scene %s chunk %d: %d frames in %.1f s", self.scene.id, index, len(frames), seconds)
         return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale,
                           take=number, seam=healer.healing if healer else None, written=written)
@@ -241,10 +280,21 @@ class _ChunkMaker:
         self.scene.chunks[index] = dataclasses.replace(old, seed=seed, prompt=prompt, status="stale", frames=None,
                                                        preview=None, take=number, takes=takes)
         for later in self.scene.chunks[index + 1:] if stale_after else []:
-            later.status = "hidden" if later.status == "hidden" else "stale"
+            later.status = "stale"  # a hidden one too: shown again, it would continue frames that are gone
         if next_chunk is not None:
             self.scene.chunks[index + 1] = next_chunk
-        self.save(self.project, self.project_dir)
+        self._save()
+
+    def _save(self) -> None:
+        self.base = _save_progress(self.save, self.project, self.project_dir, self.scene.id, self.base)
+
+    def _files_replaced(self, index: int, healer: SeamHealer | None) -> list[Path]:
+        """What replacing chunk `index` rewrites besides project.json and new take files (put back on a failure)."""
+        folder = self.paths.scene_dir(self.scene.id)
+        indices = [index, index + 1] if healer is not None and healer.active else [index]
+        return [*(path for i in indices for path in (self.paths.chunk_frames(self.scene.id, i),
+                                                      self.paths.chunk_preview(self.scene.id, i))),
+                self.paths.draft(self.scene.id), folder / "anchor.png"]
 
     def _context(self, index: int) -> np.ndarray | None:
         """The CAM frames: the scene image repeated for chunk 0, else the last Fc frames so far."""
@@ -312,3 +362,24 @@ def generate_project(project_dir: Path, preset: Preset, *, scene_id: str | None 
         if stop is not None and stop.is_set():
             return
         yield from generate_scene(project_dir, preset, current, num_chunks=num_chunks, stop=stop)
+
+
+def _save_progress(save, project: Project, project_dir: Path, scene_id: str, base: dict) -> dict:
+    """Record the loop's progress. The default writer merges only this scene's generation fields into
+    project.json as it is now (an edit made meanwhile survives); a cluster worker's `save` gets the project."""
+    if save is save_project:
+        return save_scene_progress(project, project_dir, scene_id=scene_id, base=base, fields=tuple(base))
+    save(project, project_dir)
+    return base
+
+
+def _read_files(paths: list[Path]) -> dict[Path, bytes | None]:
+    return {path: path.read_bytes() if path.is_file() else None for path in paths}
+
+
+def _restore_files(files: dict[Path, bytes | None]) -> None:
+    for path, data in files.items():
+        if data is None:
+            path.unlink(missing_ok=True)
+        elif not path.is_file() or path.read_bytes() != data:
+            atomic_write_bytes(path, data)

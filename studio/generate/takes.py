@@ -20,6 +20,7 @@ from studio.media.video import chunk_shape, load_frames
 from studio.project.model import Chunk, Scene, Take, load_project, save_project
 from studio.project.paths import ProjectPaths
 from studio.project.scene_lock import scene_generating
+from studio.project.lock import locked_project
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def list_takes(project_dir: Path, scene_id: str, chunk_index: int) -> list[TakeV
     return sorted([active, *views], key=lambda view: view.take)
 
 
+@locked_project  # its load, change and save are one step
 def use_take(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int, take: int) -> TakeSwitch:
     """Make take `take` the active version of the chunk (no model call); the version it replaces stays a take."""
     project_dir = Path(project_dir)
@@ -109,6 +111,7 @@ def use_take(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int,
     return TakeSwitch(scene.id, chunk.index, chosen.number, ready=[i for i, s in later.items() if s == "ready"], stale=stale)
 
 
+@locked_project  # its load, change and save are one step
 def remove_take(project_dir: Path, scene_id: str, chunk_index: int, take: int) -> None:
     """Forget a stored take of the chunk and free its files (never the active one)."""
     project_dir = Path(project_dir)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from pathlib import Path
 
 from studio.config import PLANNERS, Preset, preset_reference
 from studio.errors import StudioError
+from studio.project.lock import project_lock
 from studio.project.model import (
     MAX_PROMPT_CHARS,
     MAX_SCENES,
@@ -75,5 +77,6 @@ def plan_project(project_dir: Path, prompt: str, preset: Preset, *, planner: str
     project_dir = Path(project_dir)
     project_id = slugify(project_dir.name, fallback="project")[:64]
     project = new_project(project_id, preset_reference(preset), script)
-    save_project(project, project_dir)
+    with project_lock(project_dir) if project_dir.is_dir() else contextlib.nullcontext():  # a new folder has no other writer
+        save_project(project, project_dir)
     return project

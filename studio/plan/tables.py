@@ -98,8 +98,12 @@ def _is_empty_row(row: Any) -> bool:
 def _cells(row: Any, columns: list[str], table: str, number: int) -> dict[str, Any]:
     if not isinstance(row, (list, tuple)):
         raise ValidationError(f"{table} row {number} must be a list of {len(columns)} cells, got {type(row).__name__}")
-    row = list(row)[:len(columns)] + [None] * max(0, len(columns) - len(row))
-    return dict(zip(columns, row))
+    row = list(row)
+    if len(row) < len(columns):  # padding would blank the missing columns: a saved title or prompt lost unseen
+        missing = ", ".join(repr(name) for name in columns[len(row):])
+        raise ValidationError(f"{table} row {number} has {len(row)} of {len(columns)} cells (missing {missing}); "
+                              f"give every column, empty text for a blank cell")
+    return dict(zip(columns, row[:len(columns)]))
 
 
 # ----------------------------------------------------------------------------- entities
@@ -217,7 +221,8 @@ def _keep_made_work(before: Scene, scene: Scene) -> Scene:
     """The edited scene with the old one's seed, images and chunks; changed content makes its chunks stale."""
     content = ("event", "entity_ids", "background", "camera", "chunk_prompts")
     changed = any(getattr(before, name) != getattr(scene, name) for name in content)
-    chunks = [dataclasses.replace(c, status="stale") if changed and c.status == "ready" else c for c in before.chunks]
+    chunks = [dataclasses.replace(c, status="stale") if changed and c.status in ("ready", "hidden") else c
+              for c in before.chunks]  # a hidden chunk too: a raised count would show it made from the old content
     return dataclasses.replace(before, title=scene.title, event=scene.event, entity_ids=scene.entity_ids,
                                background=scene.background, camera=scene.camera, n_chunks=scene.n_chunks,
                                chunk_prompts=scene.chunk_prompts, chunks=chunks,

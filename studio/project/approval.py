@@ -12,6 +12,7 @@ from pathlib import Path
 
 from studio.errors import StudioError, ValidationError
 from studio.project.model import CHUNK_APPROVALS, Chunk, Scene, load_project, save_project
+from studio.project.lock import locked_project
 
 
 def counts_as_approved(chunk: Chunk) -> bool:
@@ -46,6 +47,7 @@ def ready_chunks(scene: Scene) -> list[int]:
     return [chunk.index for chunk in scene.chunks if chunk.status == "ready"]
 
 
+@locked_project  # its load, change and save are one step
 def set_approvals(project_dir: Path, scene_id: str, chunk_indices: list[int], approval: str) -> list[Chunk]:
     """Set `approval` on each of the scene's chunks `chunk_indices`, in one save; returns their records.
 

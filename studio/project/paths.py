@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from studio.errors import ValidationError
+from studio.project.lock import LOCK_FILE  # a dot file too, but never a leftover: it is in use
 
 PROJECT_FILE = "project.json"
 SCENE_LOCK_FILE = ".generating.lock"  # held while a scene generates (scene_lock.py); not a temporary file
@@ -84,7 +85,8 @@ def remove_temp_files(folder: Path) -> list[str]:
     folder = Path(folder)
     if folder.is_dir():
         for path in folder.iterdir():
-            if path.name.startswith(".") and path.name != SCENE_LOCK_FILE and path.is_file() and not path.is_symlink():
+            if (path.name.startswith(".") and path.name not in (SCENE_LOCK_FILE, LOCK_FILE) and path.is_file()
+                    and not path.is_symlink()):
                 path.unlink(missing_ok=True)
                 removed.append(path.name)
     return removed

@@ -54,7 +54,7 @@ def refined_is_current(project_dir: Path, scene: Scene) -> bool:
 def scene_findings(project: Project, project_dir: Path, scene: Scene) -> list[str]:
     """Everything stale about one scene, one line each (empty: it is up to date)."""
     findings = []
-    not_ready = [chunk.index for chunk in scene.chunks if chunk.status != "ready"]
+    not_ready = [chunk.index for chunk in scene.chunks if chunk.status not in ("ready", "hidden")]  # hidden: past the count
     if not_ready:
         findings.append(f"scene {scene.id}: chunks {_chunk_list(not_ready)} are stale (the scene or an earlier "
                         "chunk changed); generate the scene again to remake them")

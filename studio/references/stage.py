@@ -35,6 +35,7 @@ from studio.config import Preset, ReferencesConfig
 from studio.errors import StudioError, ValidationError
 from studio.media.images import load_rgb, png_bytes
 from studio.project.model import CAMERA_MOVES, ENTITY_STATUSES, Entity, Project, Scene, Script, load_project, save_project
+from studio.project.lock import locked_project
 from studio.project.paths import ProjectPaths, atomic_write_bytes
 from studio.references.ip_adapter import PIPELINE_LOCK, adapter_installed, ip_adapter_for
 
@@ -189,6 +190,7 @@ def _mask_tensor(masks: list[Any], width: int, height: int) -> Any:
 # ----------------------------------------------------------------------------- the stage
 
 
+@locked_project  # held throughout: the images are made from the script read here, saved with it
 def make_references(project_dir: Path, preset: Preset, *, entity_id: str | None = None, seed: int | None = None,
                     approve: bool = False, scenes_only: bool = False, progress: Progress | None = None) -> Project:
     """Make every missing entity reference, then every missing scene image (or regenerate one entity).
@@ -252,6 +254,7 @@ def make_references(project_dir: Path, preset: Preset, *, entity_id: str | None 
     return project
 
 
+@locked_project
 def set_entity_status(project_dir: Path, entity_id: str, status: str) -> Project:
     """Approve, reject or reset an entity's reference; scene images it feeds (or fed) are cleared to be remade."""
     project_dir = Path(project_dir)
@@ -269,6 +272,7 @@ def set_entity_status(project_dir: Path, entity_id: str, status: str) -> Project
     return project
 
 
+@locked_project
 def upload_entity_image(project_dir: Path, entity_id: str, source: Any, *, preset: Preset | None = None) -> Project:
     """Use the user's own image as an entity's reference: checked, stored as RGB PNG, approved.
 
@@ -343,7 +347,7 @@ def _approved_images(script: Script, paths: ProjectPaths, staged: dict[Path, byt
 def _mark_made_from_old_image(scene) -> None:
     """The scene's chunks (and so its refined video) were made from its previous image."""
     for chunk in scene.chunks:
-        if chunk.status == "ready":
+        if chunk.status in ("ready", "hidden"):  # hidden ones too: a raised count must not show them as they are
             chunk.status = "stale"
     scene.refined_outdated = scene.refined is not None
 

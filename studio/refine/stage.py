@@ -32,6 +32,7 @@ import numpy as np
 from studio.config import REFINE_MODES, Preset
 from studio.errors import StoppedError, StudioError
 from studio.project.approval import approval_note, ready_chunks
+from studio.project.lock import project_lock
 from studio.project.model import Project, load_project, scene_ids_to_make
 from studio.refine.blending import blend_sources, check_window, fixed_sources, merge_windows, window_ranges, window_slices
 
@@ -237,10 +238,11 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     paths = ProjectPaths(project_dir)
     path = write_mp4(frames, paths.refined(scene_id), fps=preset.streaming.fps)
     xt_path = save_xt_slice(frames, paths.scene_dir(scene_id) / XT_SLICE_NAME)
-    project = load_project(project_dir)  # re-read: another stage may have saved meanwhile
-    refined_scene = project.script.scene(scene_id)
-    refined_scene.refined, refined_scene.refined_outdated = paths.relative(path), False
-    (save or save_project)(project, project_dir)
+    with project_lock(project_dir):  # re-read under the lock: another stage may have saved meanwhile
+        project = load_project(project_dir)
+        refined_scene = project.script.scene(scene_id)
+        refined_scene.refined, refined_scene.refined_outdated = paths.relative(path), False
+        (save or save_project)(project, project_dir)
     result = RefineResult(
         scene_id=scene_id, path=path, num_frames=len(frames), width=frames.shape[2], height=frames.shape[1],
         mode=used_mode, seam_score_draft=seam_score(draft), seam_score_refined=seam_score(frames),

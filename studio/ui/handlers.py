@@ -20,6 +20,7 @@ from studio.config import PLANNERS, REFINE_MODES, Preset
 from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
 from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
+from studio.project.progress import SceneChangedError
 from studio.ui import metrics_view, views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
     MAX_UPLOAD_BYTES,
@@ -141,16 +142,20 @@ class Handlers:
     def apply_script(self, project_id: str, prompt: str, scene_rows: Any, entity_rows: Any, request: gr.Request):
         """Validate the edited tables and save them; a bad cell is named inline and nothing is lost."""
         from studio.plan.tables import rows_to_script, script_to_rows
+        from studio.project.lock import project_lock
         from studio.project.model import save_project
 
-        project_dir, project = self._open(project_id, request)
+        project_dir, _ = self._open(project_id, request)
         scene_rows, entity_rows = _rows(scene_rows), _rows(entity_rows)
-        try:
-            script = rows_to_script((prompt or project.script.prompt).strip(), scene_rows, entity_rows, previous=project.script)
-        except ValidationError as error:
-            return gr.skip(), gr.skip(), f"⚠ {one_line(error)}"
-        project.script = script
-        save_project(project, project_dir)
+        with project_lock(project_dir):  # the edit is applied to project.json as it is now (a generation may be saving)
+            project = load_project(project_dir)
+            try:
+                script = rows_to_script((prompt or project.script.prompt).strip(), scene_rows, entity_rows,
+                                        previous=project.script)
+            except ValidationError as error:
+                return gr.skip(), gr.skip(), f"⚠ {one_line(error)}"
+            project.script = script
+            save_project(project, project_dir)
         scene_rows, entity_rows = script_to_rows(script)
         return scene_rows, entity_rows, f"✓ Saved: {len(script.scenes)} scenes, {len(script.entities)} entities."
 
@@ -274,16 +279,25 @@ class Handlers:
         anchors = _anchor_notes(project, project_dir, scene_ids)
         if self.cluster is not None:
             generate_project = self.cluster.generate_project
-        for event in generate_project(project_dir, self.preset, scene_id=scene_id or None, num_chunks=count, stop=stop):
-            made, shown = made + 1, event.scene_id
-            progress(min(made / max(planned, 1), 1.0), desc=f"{shown}: chunk {event.index} done")
-            timeline, rows, _ = self._scene_view(project_dir, load_project(project_dir), shown)
-            yield (str(event.preview_path), timeline, rows, gr.skip(),
-                   f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s; "
-                   f"{anchors[shown]})")
+        changed = None
+        try:
+            for event in generate_project(project_dir, self.preset, scene_id=scene_id or None, num_chunks=count, stop=stop):
+                made, shown = made + 1, event.scene_id
+                progress(min(made / max(planned, 1), 1.0), desc=f"{shown}: chunk {event.index} done")
+                timeline, rows, _ = self._scene_view(project_dir, load_project(project_dir), shown)
+                yield (str(event.preview_path), timeline, rows, gr.skip(),
+                       f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s; "
+                       f"{anchors[shown]})")
+        except SceneChangedError as error:  # an edit in the Plan tab changed this scene's chunks: it wins
+            changed = error
         project = load_project(project_dir)
+        if changed is not None and shown not in [s.id for s in project.script.scenes]:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"⚠ {one_line(changed)}"
+            return
         timeline, rows, draft = self._scene_view(project_dir, project, shown)
-        if stop is not None and stop.is_set():
+        if changed is not None:
+            message = f"⚠ {one_line(changed)}"
+        elif stop is not None and stop.is_set():
             kept = "1 chunk; it is kept" if made == 1 else f"{made} chunks; they are kept"
             message = f"Stopped after {kept}. Press Continue to resume."
         elif made == 0:

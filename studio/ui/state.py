@@ -28,8 +28,10 @@ import time
 from pathlib import Path
 
 from studio.errors import StudioError
+from studio.project.lock import project_lock
 from studio.project.model import load_project, save_project
 from studio.project.paths import PROJECT_FILE, project_dir_for, resolve_inside, validate_id
+from studio.project.relocate import move_project_folder
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +132,14 @@ class Workspace:
         if target.exists():
             raise StudioError(f"a saved project named {name!r} already exists; pick another name")
         if self.is_saved(source):
-            shutil.copytree(source, target)  # "save as" of a saved project: the original stays
-        else:
-            shutil.move(str(source), str(target))
-        project = load_project(target)
-        project.id = name
-        save_project(project, target)
+            with project_lock(source):  # "save as" of a saved project: the original stays; a consistent copy of it
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*"))  # no lock or half-written files
+        else:  # a generation running in it still writes through the old path: that becomes a link here
+            move_project_folder(source, target)
+        with project_lock(target):
+            project = load_project(target)
+            project.id = name
+            save_project(project, target)
         logger.info("saved project %s -> %s", project_id, target)
         return name, target
 

@@ -9,7 +9,7 @@ from studio.project.model import Chunk, Project, Scene
 from studio.project.paths import ProjectPaths
 
 TIMELINE_COLUMNS = ["chunk", "status", "approval", "seed", "seconds", "prompt"]
-STATUS_LABELS = {"ready": "ready", "stale": "stale", "failed": "failed", "pending": "not made"}
+STATUS_LABELS = {"ready": "ready", "stale": "stale", "failed": "failed", "hidden": "hidden (past the count)", "pending": "not made"}
 
 
 def existing(project_dir: Path, relative: str | None) -> str | None:
@@ -106,7 +106,7 @@ def project_summary(project: Project, saved: bool) -> str:
     ready = sum(1 for s in script.scenes for c in s.chunks if c.status == "ready")
     approved = sum(1 for e in script.entities if e.status == "approved")
     refined = sum(1 for s in script.scenes if s.refined)
-    stale = sum(1 for s in script.scenes for c in s.chunks if c.status != "ready")
+    stale = sum(1 for s in script.scenes for c in s.chunks if c.status not in ("ready", "hidden"))
     stale_text = f" · {stale} chunks stale" if stale else ""
     where = "saved (kept)" if saved else "session only (deleted when you close the tab; press Save to keep it)"
     return (f"**{html.escape(project.id)}** · {len(script.scenes)} scenes · {approved}/{len(script.entities)} "

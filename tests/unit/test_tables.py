@@ -142,3 +142,20 @@ def test_blank_ids_and_chunks_get_defaults_and_scenes_are_bounded():
 def test_unchanged_round_trip_of_example_is_identity():
     script = _example()
     assert rows_to_script(script.prompt, *script_to_rows(script), previous=script) == dataclasses.replace(script)
+
+
+@pytest.mark.parametrize("table, number, cut, message", [
+    ("scenes", 2, 3, "scenes row 2 has 3 of 8 cells (missing 'entities', 'background', 'camera', 'chunks', 'chunk prompts')"),
+    ("scenes", 1, 7, "scenes row 1 has 7 of 8 cells (missing 'chunk prompts')"),
+    ("entities", 1, 2, "entities row 1 has 2 of 4 cells (missing 'description', 'kind')"),
+])
+def test_short_rows_are_refused_naming_the_row(table, number, cut, message):
+    """A row with fewer cells than columns is refused, never padded with blanks that clear saved cells."""
+    script = _example()
+    scene_rows, entity_rows = script_to_rows(script)
+    rows = scene_rows if table == "scenes" else entity_rows
+    rows[number - 1] = rows[number - 1][:cut]
+    with pytest.raises(ValidationError) as info:
+        rows_to_script(script.prompt, scene_rows, entity_rows, previous=script)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
