@@ -12,6 +12,7 @@ from studio.errors import StudioError
 from studio.media.images import MAX_UPLOAD_BYTES
 from studio.ui import export_tab, generate_tab, plan_tab, references_tab, refine_tab, sync
 from studio.ui.handlers import Handlers
+from studio.ui.inputs import quiet_number_checks
 from studio.ui.state import SessionState, Workspace
 from studio.ui.theme import ASSETS_DIR, load_css, load_examples, studio_theme
 
@@ -95,6 +96,7 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
             workspace.cleanup_session(getattr(request, "session_hash", None))
 
         demo.unload(end_session)
+    quiet_number_checks(demo.blocks)  # an out-of-range number: one line, not a traceback per request
     demo.studio = SimpleNamespace(ui=ui, workspace=workspace, handlers=handlers, preset=preset)
     return demo
 

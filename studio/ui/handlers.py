@@ -20,7 +20,7 @@ from studio.config import PLANNERS, REFINE_MODES, Preset
 from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
 from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
-from studio.ui import metrics_view, owners, views
+from studio.ui import metrics_view, owners, scene_images, views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
     MAX_UPLOAD_BYTES,
     _rows,
@@ -255,6 +255,7 @@ class Handlers:
         from studio.references.stage import make_references
 
         project_dir, project = self._open_to_change(project_id, request, session)
+        scene_images.remove_unreadable_scene_images(project, project_dir)  # then remade like missing ones
         outdated = scenes_needing_images(project, project_dir)
         if not outdated:
             return "Every scene image is up to date."
@@ -281,6 +282,7 @@ class Handlers:
         # 0 or empty: the script's own count (the page shows 0 for an empty number box).
         count = parse_count(num_chunks, "number of chunks", 0, min(MAX_CHUNKS_PER_SCENE, self.preset.streaming.max_chunks)) or None
         scene_ids = scene_ids_to_make(project, scene_id or None)
+        scene_images.check_scene_images(project, project_dir, scene_ids)
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
@@ -329,6 +331,7 @@ class Handlers:
         if index >= len(scene.chunks):
             raise ValidationError(f"chunk {index} of {scene.id} has not been made yet ({len(scene.chunks)} made); "
                                   "press Generate first")
+        scene_images.check_scene_images(project, project_dir, [scene.id])
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
