@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     from studio.errors import StudioError
     from studio.logs import quiet_libraries
 
-    try:  # a bad preset or $STUDIO_QUEUE_SIZE is one line, not a traceback
+    try:  # a bad preset, $STUDIO_QUEUE_SIZE or $STUDIO_JOBS_PER_SESSION is one line, not a traceback
         preset = load_preset(name)
         demo = queue(build_app(preset, projects_root=args.projects, preset_reason=reason))
     except StudioError as error:

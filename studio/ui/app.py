@@ -12,6 +12,7 @@ from studio.errors import StudioError
 from studio.media.images import MAX_UPLOAD_BYTES
 from studio.ui import export_tab, generate_tab, plan_tab, references_tab, refine_tab, sync
 from studio.ui.handlers import Handlers
+from studio.ui.inputs import quiet_number_checks
 from studio.ui.state import SessionState, Workspace
 from studio.ui.theme import ASSETS_DIR, load_css, load_examples, studio_theme
 
@@ -95,6 +96,7 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
             workspace.cleanup_session(getattr(request, "session_hash", None))
 
         demo.unload(end_session)
+    quiet_number_checks(demo.blocks)  # an out-of-range number: one line, not a traceback per request
     demo.studio = SimpleNamespace(ui=ui, workspace=workspace, handlers=handlers, preset=preset)
     return demo
 
@@ -138,9 +140,16 @@ def queue_size() -> int:
     return size
 
 
-def queue(demo: gr.Blocks, max_size: int | None = None) -> gr.Blocks:
+def queue(demo: gr.Blocks, max_size: int | None = None, jobs_per_session: int | None = None) -> gr.Blocks:
     """The queue: light events run side by side; model events go one at a time through GPU_CONCURRENCY_ID.
 
-    At most `max_size` (default: `queue_size()`) jobs wait; each waiting user is told their place.
+    At most `max_size` (default: `queue_size()`) model jobs wait, each waiting user told their place, and
+    one session holds at most `jobs_per_session` (default: $STUDIO_JOBS_PER_SESSION) of them. Light events
+    never count against the model queue (studio/ui/queue_guard.py).
     """
-    return demo.queue(max_size=max_size or queue_size(), default_concurrency_limit=8)
+    from studio.ui import queue_guard
+
+    size, per_session = max_size or queue_size(), jobs_per_session or queue_guard.jobs_per_session()
+    demo.queue(max_size=None, default_concurrency_limit=8)  # gradio's bound counts light events: the guard's does not
+    demo.studio.queue_guard = queue_guard.install(demo, GPU_CONCURRENCY_ID, size, per_session)
+    return demo

@@ -27,6 +27,6 @@ def build(ui) -> None:
                                       elem_id="metrics-plot", visible=False, scale=2, height=260)
     ui.plots = gr.Gallery(label="Metric plots", columns=2, height=320, object_fit="contain")
     ui.export_event = ui.export_btn.click(
-        h.export, inputs=[ui.project_id, ui.with_metrics],
+        h.export, inputs=[ui.project_id, ui.with_metrics, ui.session],
         outputs=[ui.final_video, ui.scene_files, ui.archive_file, ui.metrics, ui.plots], api_name="export", **ui.gpu)
     qa_panel.build_export_panel(ui)

@@ -21,7 +21,7 @@ from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
 from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
 from studio.project.progress import SceneChangedError
-from studio.ui import metrics_view, views
+from studio.ui import metrics_view, owners, scene_images, views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
     MAX_UPLOAD_BYTES,
     _rows,
@@ -78,6 +78,13 @@ class Handlers:
         project_dir = self.workspace.locate(_session_hash(request), project_id)
         return project_dir, load_project(project_dir)
 
+    def _open_to_change(self, project_id: str, request: gr.Request | None,
+                        session: SessionState | None) -> tuple[Path, Project]:
+        """`_open` for a handler that writes: a saved project only for the session that owns it."""
+        project_dir, project = self._open(project_id, request, session)
+        owners.check_can_change(self.workspace, project_dir, session)
+        return project_dir, project
+
     def _summary(self, project_dir: Path, project: Project) -> str:
         return views.project_summary(project, self.workspace.is_saved(project_dir))
 
@@ -88,8 +95,14 @@ class Handlers:
 
     @user_errors
     def open_project(self, project_id: str, session: SessionState, request: gr.Request):
-        """Open a project of this session or a saved one by id."""
-        project_dir, project = self._open(project_id, request, session)
+        """Open a project of this session or a saved one by id (another session's saved one as a copy)."""
+        if session is not None and request is not None:
+            session.session_hash = request.session_hash
+        project_dir, copied = owners.open_for_session(self.workspace, _session_hash(request), session, project_id)
+        project = load_project(project_dir)
+        if copied:
+            return project.id, (f"**{project_id.strip()}** belongs to another session: opened a copy of it, "
+                                f"**{project.id}**, in this session (Save it under a name of your own to keep it).")
         return project.id, f"Opened **{project.id}**."
 
     @user_errors
@@ -97,7 +110,7 @@ class Handlers:
         """Keep the project after the session ends, under `name` (default: its id)."""
         if session is not None:
             session.session_hash = request.session_hash
-        saved_id, _ = self.workspace.save(_session_hash(request), project_id, name)
+        saved_id, _ = owners.save(self.workspace, _session_hash(request), session, project_id, name)
         return saved_id, f"Saved as **{saved_id}**: reopen it by this id at any time."
 
     @user_errors
@@ -139,13 +152,14 @@ class Handlers:
         return project.id, scene_rows, entity_rows, message
 
     @user_errors
-    def apply_script(self, project_id: str, prompt: str, scene_rows: Any, entity_rows: Any, request: gr.Request):
+    def apply_script(self, project_id: str, prompt: str, scene_rows: Any, entity_rows: Any, request: gr.Request,
+                     session: SessionState | None = None):
         """Validate the edited tables and save them; a bad cell is named inline and nothing is lost."""
         from studio.plan.tables import rows_to_script, script_to_rows
         from studio.project.lock import project_lock
         from studio.project.model import save_project
 
-        project_dir, _ = self._open(project_id, request)
+        project_dir, _ = self._open_to_change(project_id, request, session)
         scene_rows, entity_rows = _rows(scene_rows), _rows(entity_rows)
         with project_lock(project_dir):  # the edit is applied to project.json as it is now (a generation may be saving)
             project = load_project(project_dir)
@@ -159,11 +173,12 @@ class Handlers:
         scene_rows, entity_rows = script_to_rows(script)
         return scene_rows, entity_rows, f"✓ Saved: {len(script.scenes)} scenes, {len(script.entities)} entities."
 
-    def check_script(self, project_id: str, prompt: str, scene_rows: Any, entity_rows: Any, request: gr.Request):
+    def check_script(self, project_id: str, prompt: str, scene_rows: Any, entity_rows: Any, request: gr.Request,
+                     session: SessionState | None = None):
         """Check (and save when valid) after a cell edit, without rewriting the tables under the cursor."""
         if not (project_id or "").strip():
             return "Plan a project first; the tables are saved into it."
-        return self.apply_script(project_id, prompt, scene_rows, entity_rows, request)[2]
+        return self.apply_script(project_id, prompt, scene_rows, entity_rows, request, session)[2]
 
     def add_scene(self, scene_rows: Any):
         """Append a scene row with sensible defaults (the user fills it in, then applies)."""
@@ -200,7 +215,7 @@ class Handlers:
         """Make the entity references and scene images (or one entity's again, with a new seed)."""
         from studio.references.stage import make_references
 
-        project_dir, project = self._open(project_id, request, session)
+        project_dir, project = self._open_to_change(project_id, request, session)
         entity_id = (entity_id or "").strip() or None
         if entity_id is not None:
             project.script.entity(entity_id)
@@ -211,18 +226,20 @@ class Handlers:
                 f"{made} of {len(project.script.entities)} references made; approve each one or regenerate it.")
 
     @user_errors
-    def set_entity_status(self, project_id: str, entity_id: str, status: str, request: gr.Request):
+    def set_entity_status(self, project_id: str, entity_id: str, status: str, request: gr.Request,
+                          session: SessionState | None = None):
         from studio.references.stage import set_entity_status
 
-        project_dir, _ = self._open(project_id, request)
+        project_dir, _ = self._open_to_change(project_id, request, session)
         project = self._remake_scene_images_if_cheap(project_dir, set_entity_status(project_dir, entity_id, status))
         return views.entity_cards(project, project_dir)
 
     @user_errors
-    def upload_entity(self, project_id: str, entity_id: str, upload: Any, request: gr.Request):
+    def upload_entity(self, project_id: str, entity_id: str, upload: Any, request: gr.Request,
+                      session: SessionState | None = None):
         from studio.references.stage import upload_entity_image
 
-        project_dir, _ = self._open(project_id, request)
+        project_dir, _ = self._open_to_change(project_id, request, session)
         path = check_upload(upload, IMAGE_SUFFIXES, "image")
         project = self._remake_scene_images_if_cheap(project_dir, upload_entity_image(project_dir, entity_id, path))
         return views.entity_cards(project, project_dir)
@@ -242,7 +259,8 @@ class Handlers:
         from studio.project.staleness import scenes_needing_images
         from studio.references.stage import make_references
 
-        project_dir, project = self._open(project_id, request, session)
+        project_dir, project = self._open_to_change(project_id, request, session)
+        scene_images.remove_unreadable_scene_images(project, project_dir)  # then remade like missing ones
         outdated = scenes_needing_images(project, project_dir)
         if not outdated:
             return "Every scene image is up to date."
@@ -265,10 +283,11 @@ class Handlers:
         """
         from studio.generate.stage import generate_project
 
-        project_dir, project = self._open(project_id, request, session)
+        project_dir, project = self._open_to_change(project_id, request, session)
         # 0 or empty: the script's own count (the page shows 0 for an empty number box).
         count = parse_count(num_chunks, "number of chunks", 0, min(MAX_CHUNKS_PER_SCENE, self.preset.streaming.max_chunks)) or None
         scene_ids = scene_ids_to_make(project, scene_id or None)
+        scene_images.check_scene_images(project, project_dir, scene_ids)
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
@@ -318,7 +337,7 @@ class Handlers:
         """Make one chunk again with a new seed and/or prompt; later chunks become stale."""
         from studio.generate.stage import regenerate_chunk
 
-        project_dir, project = self._open(project_id, request, session)
+        project_dir, project = self._open_to_change(project_id, request, session)
         scene = project.script.scene(self._scene_id(project, scene_id))
         index = parse_count(chunk_index, "chunk", 0, MAX_CHUNKS_PER_SCENE - 1)
         if index is None:
@@ -326,6 +345,7 @@ class Handlers:
         if index >= len(scene.chunks):
             raise ValidationError(f"chunk {index} of {scene.id} has not been made yet ({len(scene.chunks)} made); "
                                   "press Generate first")
+        scene_images.check_scene_images(project, project_dir, [scene.id])
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
@@ -367,7 +387,7 @@ class Handlers:
         """Refine one scene's draft; returns (before, after, X-T slice, message)."""
         from studio.refine.stage import refine_scene
 
-        project_dir, project = self._open(project_id, request, session)
+        project_dir, project = self._open_to_change(project_id, request, session)
         scene = project.script.scene(self._scene_id(project, scene_id))
         if mode and mode not in REFINE_MODES:
             raise ValidationError(f"mode {mode!r} must be one of {', '.join(REFINE_MODES)}")
@@ -404,11 +424,12 @@ class Handlers:
     # ------------------------------------------------------------------ 5. export
 
     @user_errors
-    def export(self, project_id: str, with_metrics: bool, request: gr.Request, progress=gr.Progress()):
+    def export(self, project_id: str, with_metrics: bool, request: gr.Request, session: SessionState | None = None,
+               progress=gr.Progress()):
         """Assemble the final video and the archive; returns (video, scene files, archive, metrics, plots)."""
         from studio.export.stage import export_project
 
-        project_dir, project = self._open(project_id, request)
+        project_dir, project = self._open_to_change(project_id, request, session)
         exports = self.workspace.session_dir(_session_hash(request)) / "exports"
         exports.mkdir(parents=True, exist_ok=True)
         progress(0.1, desc="assembling the final video")

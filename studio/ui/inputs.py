@@ -131,3 +131,48 @@ def _walk_values(data: Any):
             yield from _walk_values(value)
     else:
         yield data
+
+
+def number_problem(payload: Any, minimum: float | None, maximum: float | None) -> str | None:
+    """What is wrong with a number the page (or an API client) sent, in words; None when it is fine."""
+    try:
+        number = float(payload)
+    except (TypeError, ValueError, OverflowError):
+        return f"must be a number, got {str(payload)[:40]!r}"
+    if isinstance(payload, bool) or not math.isfinite(number):
+        return f"must be a number, got {str(payload)[:40]!r}"
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        if minimum is not None and maximum is not None:
+            allowed = f"from {minimum:g} to {maximum:g}"
+        else:
+            allowed = f"at least {minimum:g}" if minimum is not None else f"at most {maximum:g}"
+        return f"must be {allowed}, got {number:g}"
+    return None
+
+
+def quiet_number_checks(blocks: dict) -> None:
+    """Each Number and Slider of the app checks the value it is sent before gradio does.
+
+    Gradio's own check raises a gr.Error that prints a full traceback for every request carrying an
+    out-of-range number (and a text or NaN one fails deeper still); here it is one line in the log and
+    one message that names the field.
+    """
+    for component in blocks.values():
+        if isinstance(component, (gr.Number, gr.Slider)):
+            _check_before_gradio(component)
+
+
+def _check_before_gradio(component) -> None:
+    gradio_preprocess = component.preprocess
+    label = component.label or "the number"
+
+    def preprocess(payload):
+        if payload is None:
+            return gradio_preprocess(payload)
+        problem = number_problem(payload, component.minimum, component.maximum)
+        if problem:
+            logger.info("refused a value for %r: %s", label, problem)
+            raise gr.Error(f"{label} {problem}: change it and try again", print_exception=False)
+        return gradio_preprocess(payload if isinstance(payload, (int, float)) else float(payload))
+
+    component.preprocess = preprocess  # this instance only: gradio calls block.preprocess on it

@@ -51,7 +51,7 @@ def build(ui) -> None:
     ui.plan_event = ui.plan_btn.click(
         h.plan, inputs=[ui.prompt, ui.planner, ui.num_scenes, ui.session],
         outputs=[ui.project_id, ui.scenes_df, ui.entities_df, ui.script_msg], api_name="plan", **ui.gpu)
-    edit_inputs = [ui.project_id, ui.prompt, ui.scenes_df, ui.entities_df]
+    edit_inputs = [ui.project_id, ui.prompt, ui.scenes_df, ui.entities_df, ui.session]  # the session: owner check
     ui.edit_events = [ui.apply_btn.click(h.apply_script, inputs=edit_inputs,
                                          outputs=[ui.scenes_df, ui.entities_df, ui.script_msg], api_name="apply_script")]
     # Adding or removing a row saves at once, like a cell edit (a removed scene is gone from every tab).

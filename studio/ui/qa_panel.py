@@ -56,14 +56,14 @@ def make_handlers(handlers):
         return index, random.randint(0, 2**31 - 1), prompt
 
     @user_errors
-    def export_views(project_id: str, timeline_format: str, request: gr.Request):
+    def export_views(project_id: str, timeline_format: str, request: gr.Request, session=None):
         """After an export: the drift plots of every scene and the timeline file, (plots, timeline path)."""
         from studio.export.stage import EXPORT_DIR, count_frames
         from studio.export.timeline import write_timeline
         from studio.qa.check import check_project
         from studio.qa.plots import plot_report
 
-        project_dir, project = handlers._open(project_id, request)
+        project_dir, project = handlers._open_to_change(project_id, request, session)  # the timeline is written there
         scene_files = [project_dir / EXPORT_DIR / f"{s.id}.mp4" for s in project.script.scenes]
         scene_files = [f for f in scene_files if f.is_file()]
         if not scene_files:
@@ -105,5 +105,5 @@ def build_export_panel(ui) -> None:
         ui.timeline_file = gr.File(label="Timeline (media paths relative to the project folder)", interactive=False,
                                    scale=2)
     ui.qa_plots = gr.Gallery(label="Drift per scene", columns=2, height=320, object_fit="contain")
-    ui.export_event.then(ui.qa.export_views, inputs=[ui.project_id, ui.timeline_format],
+    ui.export_event.then(ui.qa.export_views, inputs=[ui.project_id, ui.timeline_format, ui.session],
                          outputs=[ui.qa_plots, ui.timeline_file], api_visibility="private", **ui.gpu)

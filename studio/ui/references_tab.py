@@ -63,28 +63,28 @@ def _card(ui, h, card: dict) -> None:
                                      key=f"upload-{entity_id}")
 
     # Each card event also sets ui.project_changed, whose change redraws every tab (studio/ui/sync.py).
-    def set_status(project_id, request: gr.Request, status="approved"):
-        return h.set_entity_status(project_id, entity_id, status, request), changed_marker()
+    def set_status(project_id, session, request: gr.Request, status="approved"):
+        return h.set_entity_status(project_id, entity_id, status, request, session), changed_marker()
 
-    def approve_fn(project_id, request: gr.Request):
-        return set_status(project_id, request, "approved")
+    def approve_fn(project_id, session, request: gr.Request):
+        return set_status(project_id, session, request, "approved")
 
-    def reject_fn(project_id, request: gr.Request):
-        return set_status(project_id, request, "rejected")
+    def reject_fn(project_id, session, request: gr.Request):
+        return set_status(project_id, session, request, "rejected")
 
     def regenerate_fn(project_id, session, request: gr.Request, progress=gr.Progress()):
         made = h.references(project_id, entity_id, random.randint(0, 2**31 - 1), False, session, request, progress)
         return (*made, changed_marker())
 
-    def upload_fn(project_id, file, request: gr.Request):
-        return h.upload_entity(project_id, entity_id, file, request), changed_marker()
+    def upload_fn(project_id, file, session, request: gr.Request):
+        return h.upload_entity(project_id, entity_id, file, request, session), changed_marker()
 
     # Keyed listeners keep their ids across re-renders of the cards, so a click that lands while the
     # cards are being re-rendered still finds its handler (gradio otherwise drops the old listeners).
     private = {"api_visibility": "private"}
-    approve.click(approve_fn, inputs=[ui.project_id], outputs=[ui.cards, ui.project_changed], key=f"approve-{entity_id}-click", **private)
-    reject.click(reject_fn, inputs=[ui.project_id], outputs=[ui.cards, ui.project_changed], key=f"reject-{entity_id}-click", **private)
+    approve.click(approve_fn, inputs=[ui.project_id, ui.session], outputs=[ui.cards, ui.project_changed], key=f"approve-{entity_id}-click", **private)
+    reject.click(reject_fn, inputs=[ui.project_id, ui.session], outputs=[ui.cards, ui.project_changed], key=f"reject-{entity_id}-click", **private)
     again.click(regenerate_fn, inputs=[ui.project_id, ui.session], outputs=[ui.cards, ui.scene_gallery, ui.refs_msg, ui.project_changed],
                 key=f"again-{entity_id}-click", **private, **ui.gpu)
-    upload.upload(upload_fn, inputs=[ui.project_id, upload], outputs=[ui.cards, ui.project_changed], key=f"upload-{entity_id}-upload",
+    upload.upload(upload_fn, inputs=[ui.project_id, upload, ui.session], outputs=[ui.cards, ui.project_changed], key=f"upload-{entity_id}-upload",
                   **private)

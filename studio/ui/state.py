@@ -62,14 +62,17 @@ class SessionState:
     def __init__(self, session_hash: str | None = None):
         self.session_hash = session_hash
         self.stop = threading.Event()
+        self.owner_key: str | None = None  # the secret of the projects this session saved (studio/ui/owners.py)
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # never the owner key: a repr may reach a log
         return f"SessionState(session_hash={self.session_hash!r}, stop={self.stop.is_set()})"
 
     def __deepcopy__(self, memo: dict) -> "SessionState":
         # gr.State deep-copies its initial value per session; an Event cannot be copied, and every
         # session must get its own flag anyway.
-        return SessionState(session_hash=self.session_hash)
+        clone = SessionState(session_hash=self.session_hash)
+        clone.owner_key = self.owner_key
+        return clone
 
 
 class Workspace:
@@ -90,7 +93,8 @@ class Workspace:
         session_dir = self.session_dir(session_hash)
         while True:
             project_id = f"p-{secrets.token_hex(4)}"
-            if not (session_dir / project_id).exists():
+            # Not a saved name either: the session could not save its project under its own id.
+            if not (session_dir / project_id).exists() and not (self.root / project_id).exists():
                 return project_id, session_dir / project_id
 
     def locate(self, session_hash: str | None, project_id: str) -> Path:
@@ -133,9 +137,12 @@ class Workspace:
             raise StudioError(f"a saved project named {name!r} already exists; pick another name")
         if self.is_saved(source):
             with project_lock(source):  # "save as" of a saved project: the original stays; a consistent copy of it
-                shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*"))  # no lock or half-written files
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*"))  # no lock, owner or half-written files
         else:  # a generation running in it still writes through the old path: that becomes a link here
-            move_project_folder(source, target)
+            try:  # refused, not nested, when another save just made a folder of that name
+                move_project_folder(source, target)
+            except FileExistsError:
+                raise StudioError(f"a saved project named {name!r} already exists; pick another name") from None
         with project_lock(target):
             project = load_project(target)
             project.id = name

@@ -117,8 +117,10 @@ def scene_images_note(project: Project, project_dir: Path) -> str:
     """Under the scene images: which ones a reference change made outdated, and the one click that remakes them."""
     from studio.project.staleness import scenes_needing_images
 
-    outdated = scenes_needing_images(project, project_dir)
+    from studio.ui.scene_images import unreadable_scene_images
+
+    outdated = scenes_needing_images(project, project_dir) + unreadable_scene_images(project, project_dir)
     if not outdated:
         return ""
-    return (f"⚠ Scene images to make again (a reference changed): {', '.join(html.escape(s) for s in outdated)}. "
+    return (f"⚠ Scene images to make again (a reference changed, or the file cannot be read): {', '.join(html.escape(s) for s in outdated)}. "
             "Press **Remake scene images**.")

@@ -95,10 +95,13 @@ def test_other_sessions_cannot_reach_a_project(planned):
         handlers.open_project("../" + project_id, SessionState(), request)
     with pytest.raises(gr.Error, match="no project"):
         handlers.refresh(project_id, intruder)
-    # Saved, it becomes reachable by name from anywhere.
-    saved_id, message = handlers.save_project(project_id, "fox-film", SessionState(), request)
+    # Saved, it can be opened by name from anywhere: the owner opens it, any other session gets a copy.
+    owner = SessionState()
+    saved_id, message = handlers.save_project(project_id, "fox-film", owner, request)
     assert saved_id == "fox-film" and "Saved" in message
-    assert handlers.open_project("fox-film", SessionState(), intruder)[0] == "fox-film"
+    assert handlers.open_project("fox-film", owner, request)[0] == "fox-film"
+    copy_id, message = handlers.open_project("fox-film", SessionState(), intruder)
+    assert copy_id.startswith("p-") and "opened a copy" in message
 
 
 def test_plan_input_errors_are_one_line(handlers):

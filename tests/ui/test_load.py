@@ -159,7 +159,7 @@ def test_queue_is_bounded_and_refuses_the_extra_job_clearly(tmp_path, monkeypatc
     monkeypatch.setattr(streaming, "generate_scene", gated_generate_scene)
     demo, url = launch(tmp_path / "projects")
     try:
-        assert demo._queue.max_size == 1
+        assert demo.studio.queue_guard.max_waiting == 1  # model jobs; light events are not counted
         clients = [Client(url, verbose=False) for _ in range(3)]
         plans = [c.predict(f"User {i}: a kite over a beach.", "rules", 1, api_name="/plan") for i, c in enumerate(clients)]
         running = clients[0].submit(plans[0][0], plans[0][1]["data"][0][0], 1, api_name="/generate")
