@@ -161,6 +161,7 @@ class _Version:
     takes: list  # the kept versions (the replaced one already stored)
     dropped: list  # takes past the cap, freed once no record names them
     healer: SeamHealer | None  # keep-later
+    stored: list  # the take this run stored of the version it replaces
     written: list[Path]  # take files this run wrote
     later_statuses: list[str]  # the later chunks' statuses before the replacement
     stale_after: bool  # the later chunks were made from other frames
@@ -215,7 +216,7 @@ class _ChunkMaker:
                           else (list(old.takes) if old is not None else [], []))
         number = next_take_number(old) if keep_old else (old.take if old is not None else 1)
         stored = [take for take in takes if keep_old and take.number == old.take]  # the take this run wrote
-        version = _Version(old, same, number, takes, dropped, healer,
+        version = _Version(old, same, number, takes, dropped, healer, stored,
                            written=[self.paths.absolute(path) for take in stored for path in (take.frames, take.preview)],
                            later_statuses=[chunk.status for chunk in chunks[index + 1:]],
                            stale_after=regenerate and not unchanged)
@@ -231,6 +232,8 @@ class _ChunkMaker:
             _restore_files(old_files)  # (if this fails too, the record stays stale: the chunk is remade)
             self.scene.chunks[:], self.scene.draft, self.scene.refined_outdated = before
             self._save()
+            kept_next = [t for t in healer.takes if t.number == healer.following.take] if healer and healer.active else []
+            free_take_files(self.paths, stored + kept_next)  # copies of versions that are back in place: no record names them
             raise
 
     def _keep(self, index: int, seed: int, prompt: str, frames: np.ndarray, seconds: float, version: _Version) -> ChunkEvent:

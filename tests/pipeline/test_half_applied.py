@@ -7,7 +7,7 @@ import errno
 
 import pytest
 
-from studio.generate import stage
+from studio.generate import chunk_files
 from studio.generate.stage import generate_scene, regenerate_chunk
 from studio.project.model import Scene, Script, load_project, new_project, save_project
 
@@ -27,7 +27,9 @@ def make_project(path, n_chunks=2):
 
 
 def scene_files(path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((path / "scenes" / "s1").iterdir()) if not p.name.startswith(".")}
+    folder = path / "scenes" / "s1"
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and not p.name.startswith(".")}
 
 
 def test_a_regeneration_that_fails_joining_the_draft_leaves_the_old_chunk(tmp_path, monkeypatch, preset):
@@ -38,7 +40,7 @@ def test_a_regeneration_that_fails_joining_the_draft_leaves_the_old_chunk(tmp_pa
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(stage, "concat_mp4", disk_full)  # the chunk's frames and preview are replaced by then
+    monkeypatch.setattr(chunk_files, "concat_mp4", disk_full)  # the chunk's frames and preview are replaced by then
     with pytest.raises(OSError, match="No space left"):
         regenerate_chunk(path, preset, "s1", 0, seed=NEW_SEED)
     monkeypatch.undo()

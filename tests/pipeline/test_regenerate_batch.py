@@ -19,8 +19,10 @@ from tests.pipeline.small_projects import copy_of, generated, small_preset, smal
 
 
 def records(path):
-    """Every chunk record without its wall time, scene by scene."""
-    return {scene.id: [dataclasses.replace(chunk, seconds=0) for chunk in scene.chunks]
+    """Every chunk record without its wall time and the time it was made (its takes' too), scene by scene."""
+    return {scene.id: [dataclasses.replace(chunk, seconds=0, made="", takes=[dataclasses.replace(take, seconds=0, made="")
+                                                                             for take in chunk.takes])
+                       for chunk in scene.chunks]
             for scene in load_project(path).script.scenes}
 
 
@@ -60,8 +62,11 @@ def test_the_command_line_takes_several_chunks(generated, singles, tmp_path, sma
     # SCENE:K:SEED has its own seed; --seed and --prompt are for every chunk (--seed: those without their own).
     assert main(["regenerate", str(job), "--preset", str(small_preset_file), "--scene", "s0", "--chunk", "1",
                  "--chunk", "s1:0:11", "--seed", "12", "--prompt", "a fox sleeps"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["s0 chunk 1 remade with seed 12; later chunks are stale: []",
-                                                    "s1 chunk 0 remade with seed 11; later chunks are stale: [1]"]
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if " remade " in line] == [
+        "s0 chunk 1 remade with seed 12 as take 2; later chunks are stale: []",
+        "s1 chunk 0 remade with seed 11 as take 2; later chunks are stale: [1]"]
+    assert [line.split(":")[0] for line in out if ": anchor:" in line] == ["s0", "s1"]  # which anchor holds each scene
     assert records(job) == records(singles)
     assert all(np.array_equal(a, b) for a, b in zip(frames(job).values(), frames(singles).values()))
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from studio.errors import StudioError
 from studio.media.images import MIN_SIDE, load_rgb
+from studio.project.lock import LOCK_FILE
 from studio.project.model import Entity, Scene, Script, load_project, new_project, save_project
 from studio.references.stage import upload_entity_image
 
@@ -162,7 +164,9 @@ def make_project(project_dir: Path) -> Path:
 
 
 def snapshot(project_dir: Path) -> dict[str, bytes]:
-    return {p.relative_to(project_dir).as_posix(): p.read_bytes() for p in sorted(project_dir.rglob("*")) if p.is_file()}
+    """Every file of the project (not the empty lock file that serialises its changes)."""
+    return {p.relative_to(project_dir).as_posix(): p.read_bytes() for p in sorted(project_dir.rglob("*"))
+            if p.is_file() and p.name != LOCK_FILE}
 
 
 @pytest.fixture(scope="module")
