@@ -180,7 +180,7 @@ def merge_scene(project_dir: Path, scene_record: dict, files: dict[str, bytes]):
     scene = scene_from_dict(scene_record)
     with _HEAD_WRITES, project_lock(project_dir):  # and with the studio's other writers of this project
         project = load_project(project_dir)
-        merge_scene_fields(project, scene, GENERATION_FIELDS + ("n_chunks",))  # a script edit made meanwhile survives
+        merge_scene_fields(project, scene, GENERATION_FIELDS + ("n_chunks", "refined"))  # a script edit made meanwhile survives
         save_project(project, project_dir)
     return scene
 

@@ -84,7 +84,7 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
                 export_tab.build(ui)
         _wire_project_bar(ui, handlers)
         ui.change_events += [ui.refs_event, ui.remake_event, ui.gen_event, ui.continue_event, ui.regen_event,
-                             ui.refine_event, ui.export_event]
+                             ui.refine_event, ui.export_event, *ui.take_events]
         sync.wire(ui)
         # Stop only sets the flag (no `cancels`): the running stage ends between steps and reports what
         # it kept; cancelling the event would kill that report and leave error badges on every output.

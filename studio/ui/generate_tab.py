@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from studio.ui import qa_panel
+from studio.ui import qa_panel, takes_panel
 from studio.ui.views import TIMELINE_COLUMNS, timeline_html
 
 
@@ -28,7 +28,7 @@ def build(ui) -> None:
         with gr.Column(scale=3):
             ui.timeline_df = gr.Dataframe(headers=TIMELINE_COLUMNS, column_count=len(TIMELINE_COLUMNS), type="array",
                                           interactive=False, wrap=False, label="Chunks (click one to regenerate it)",
-                                          column_widths=["9%", "12%", "17%", "12%", "50%"],
+                                          column_widths=["7%", "10%", "11%", "8%", "12%", "9%", "43%"],
                                           elem_id="timeline-table", max_height=300)
         with gr.Column(scale=2, elem_classes=["regen-form"]):
             with gr.Row():
@@ -38,6 +38,8 @@ def build(ui) -> None:
                                           info="-1: the recorded one", visible=ui.preset.models.backend != "animatic")
             ui.chunk_prompt = gr.Textbox(label="Prompt for this chunk", lines=2, max_length=2000,
                                          placeholder="empty: the scene's prompt")
+            ui.keep_later = gr.Checkbox(label="Keep later chunks (heal the seam)", value=False, elem_id="keep-later",
+                                        info="the later chunks stay ready; the old version stays a take")
             ui.regen_btn = gr.Button("Regenerate chunk", variant="primary", elem_id="regen-btn")
             ui.chunk_video = gr.Video(label="Regenerated chunk", interactive=False, height=200)
 
@@ -47,11 +49,13 @@ def build(ui) -> None:
     ui.continue_event = ui.continue_btn.click(h.generate, inputs=gen_inputs, outputs=gen_outputs,
                                               api_visibility="private", **ui.gpu)
     ui.regen_event = ui.regen_btn.click(
-        h.regenerate_chunk, inputs=[ui.project_id, ui.gen_scene, ui.chunk_index, ui.chunk_seed, ui.chunk_prompt, ui.session],
+        h.regenerate_chunk, inputs=[ui.project_id, ui.gen_scene, ui.chunk_index, ui.chunk_seed, ui.chunk_prompt, ui.session,
+                                       ui.keep_later],
         outputs=[ui.chunk_video, ui.timeline, ui.timeline_df, ui.draft_video, ui.gen_msg], api_name="regenerate_chunk",
         **ui.gpu)
     ui.timeline_df.select(h.select_chunk, inputs=[ui.project_id, ui.gen_scene],
                           outputs=[ui.chunk_index, ui.chunk_seed, ui.chunk_prompt], api_visibility="private")
     ui.gen_scene.input(h.show_scene, inputs=[ui.project_id, ui.gen_scene],
                        outputs=[ui.timeline, ui.timeline_df, ui.draft_video], api_visibility="private")
+    takes_panel.build(ui)
     qa_panel.build_generate_strip(ui)

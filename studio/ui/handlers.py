@@ -333,8 +333,10 @@ class Handlers:
 
     @user_errors
     def regenerate_chunk(self, project_id: str, scene_id: str, chunk_index: Any, seed: Any, prompt: str,
-                         session: SessionState, request: gr.Request, progress=gr.Progress()):
-        """Make one chunk again with a new seed and/or prompt; later chunks become stale."""
+                         session: SessionState, request: gr.Request, keep_later: bool = False,
+                         progress=gr.Progress()):
+        """Make one chunk again with a new seed and/or prompt (the old version stays a take); later chunks
+        become stale, or with `keep_later` stay ready with the seam healed."""
         from studio.generate.stage import regenerate_chunk
 
         project_dir, project = self._open_to_change(project_id, request, session)
@@ -350,16 +352,21 @@ class Handlers:
         if stop is not None:
             stop.clear()
         progress(0.1, desc=f"{scene.id}: chunk {index}")
+        options = {"keep_later": True} if keep_later else {}
         if self.cluster is not None:
+            if keep_later:
+                raise ValidationError("keeping the later chunks runs on this machine only: untick Keep later chunks")
             regenerate_chunk = self.cluster.regenerate_chunk
         event = regenerate_chunk(project_dir, self.preset, scene.id, index, seed=parse_seed(seed),
-                                 prompt=(prompt or "").strip() or None, stop=stop)
+                                 prompt=(prompt or "").strip() or None, stop=stop, **options)
         project = load_project(project_dir)
         timeline, rows, draft = self._scene_view(project_dir, project, scene.id)
         stale = f"; chunks {', '.join(map(str, event.stale))} are stale: press Continue" if event.stale else ""
         anchor = _anchor_notes(project, project_dir, [scene.id])[scene.id]
+        seam = (f"; the seam with chunk {index + 1} healed: score {event.seam.score_before:.2f} → "
+                f"{event.seam.score_after:.2f} (lower is smoother)" if getattr(event, "seam", None) else "")
         return (str(event.preview_path), timeline, rows, draft,
-                f"{scene.id}: chunk {index} remade with seed {event.seed} ({anchor}){stale}.")
+                f"{scene.id}: chunk {index} remade with seed {event.seed} as take {event.take} ({anchor}){stale}{seam}.")
 
     @user_errors
     def select_chunk(self, project_id: str, scene_id: str, evt: gr.SelectData, request: gr.Request):

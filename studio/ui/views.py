@@ -8,7 +8,7 @@ from pathlib import Path
 from studio.project.model import Chunk, Project, Scene
 from studio.project.paths import ProjectPaths
 
-TIMELINE_COLUMNS = ["chunk", "status", "approval", "seed", "seconds", "prompt"]
+TIMELINE_COLUMNS = ["chunk", "status", "approval", "takes", "seed", "seconds", "prompt"]
 STATUS_LABELS = {"ready": "ready", "stale": "stale", "failed": "failed", "hidden": "hidden (past the count)", "pending": "not made"}
 
 
@@ -38,15 +38,20 @@ def approval_label(chunk: Chunk) -> str:
     return chunk.approval
 
 
+def takes_label(chunk: Chunk) -> str:
+    """The takes column: empty for a chunk made once, else which of its versions is active ('2 of 3')."""
+    return f"{chunk.take} of {len(chunk.takes) + 1}" if chunk.takes else ""
+
+
 def timeline_rows(scene: Scene) -> list[list]:
     rows = []
     for index, status in enumerate(chunk_states(scene)):
         if index < len(scene.chunks):
             chunk = scene.chunks[index]
-            rows.append([index, STATUS_LABELS[status], approval_label(chunk), chunk.seed, round(chunk.seconds, 2),
-                         chunk.prompt])
+            rows.append([index, STATUS_LABELS[status], approval_label(chunk), takes_label(chunk), chunk.seed,
+                         round(chunk.seconds, 2), chunk.prompt])
         else:
-            rows.append([index, STATUS_LABELS[status], "", scene.chunk_seed(index), 0.0, scene.prompt_for_chunk(index)])
+            rows.append([index, STATUS_LABELS[status], "", "", scene.chunk_seed(index), 0.0, scene.prompt_for_chunk(index)])
     return rows
 
 

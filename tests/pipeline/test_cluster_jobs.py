@@ -53,7 +53,10 @@ def copies(generated, tmp_path):
 
 
 def without_times(scene):
-    return [dataclasses.replace(chunk, seconds=0) for chunk in scene.chunks]
+    """The chunk records without the wall time and the time they were made (their takes' too)."""
+    return [dataclasses.replace(chunk, seconds=0, made="",
+                                takes=[dataclasses.replace(take, seconds=0, made="") for take in chunk.takes])
+            for chunk in scene.chunks]
 
 
 def test_regenerate_on_a_worker_is_the_in_process_regenerate(local_ray, generated, tmp_path, preset_file):

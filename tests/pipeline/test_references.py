@@ -11,6 +11,7 @@ from PIL import Image
 
 from studio.errors import StudioError
 from studio.models.cache import get_component
+from studio.project.lock import LOCK_FILE
 from studio.project.model import Entity, Scene, Script, load_project, new_project, save_project
 from studio.references import stage as references
 
@@ -38,9 +39,9 @@ def make_project(project_dir, seeds=(11, 22, 33)):
 
 
 def snapshot(project_dir):
-    """Every file's bytes (the project.json backup aside)."""
+    """Every file's bytes (the project.json backup and the empty lock file aside)."""
     return {p.relative_to(project_dir).as_posix(): p.read_bytes()
-            for p in sorted(project_dir.rglob("*")) if p.is_file() and p.name != "project.json.bak"}
+            for p in sorted(project_dir.rglob("*")) if p.is_file() and p.name not in ("project.json.bak", LOCK_FILE)}
 
 
 @pytest.fixture
