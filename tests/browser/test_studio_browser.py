@@ -149,6 +149,20 @@ def test_click_through_the_studio(page):
     expect(page.locator("#regen-btn")).to_be_visible()
     shoot(page, "generate")
 
+    # Takes: a regeneration keeps the old version; one click on it in the gallery switches back; approve.
+    page.get_by_label("Prompt for this chunk").fill("the fox jumps over a log")
+    page.locator("#regen-btn").click()
+    expect(page.locator("#gen-msg")).to_contain_text("as take 2", timeout=TIMEOUT_MS)
+    expect(page.locator("#takes-gallery .thumbnail-item")).to_have_count(2)
+    page.locator('#takes-gallery [aria-label="Thumbnail 1 of 2"]').click()
+    expect(page.locator("#gen-msg")).to_contain_text("now shows take 1")
+    expect(page.locator("#timeline .chunk-ready")).to_have_count(2)
+    page.locator("#approve-chunk").click()
+    expect(page.locator("#gen-msg")).to_contain_text("chunk 1 approved")
+    expect(page.locator("#timeline-table")).to_contain_text("approved")
+    settle(page)
+    assert_no_error_badges(page)
+
     # 4. Refine, 5. Export.
     page.get_by_role("tab", name="4 · Refine").click()
     page.locator("#refine-btn").click()
