@@ -15,9 +15,10 @@ from pathlib import Path
 from studio.config import Preset
 from studio.errors import StudioError
 from studio.generate.chunk_files import write_draft
-from studio.generate.take_files import chain_statuses, copy_atomic, has_files, store_active_version, take_as_chunk
+from studio.generate.take_files import (chain_statuses, copy_atomic, free_take_files, has_files, store_active_version,
+                                        take_as_chunk)
 from studio.media.video import chunk_shape, load_frames
-from studio.project.model import Chunk, Scene, Take, load_project, save_project
+from studio.project.model import Chunk, Project, Scene, Take, load_project, save_project
 from studio.project.paths import ProjectPaths
 from studio.project.scene_lock import scene_generating
 from studio.project.lock import locked_project
@@ -62,11 +63,7 @@ def list_takes(project_dir: Path, scene_id: str, chunk_index: int) -> list[TakeV
 @locked_project  # its load, change and save are one step
 def use_take(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int, take: int) -> TakeSwitch:
     """Make take `take` the active version of the chunk (no model call); the version it replaces stays a take."""
-    project_dir = Path(project_dir)
-    project = load_project(project_dir)
-    scene = project.script.scene(scene_id)
-    chunk = _chunk(scene, chunk_index)
-    paths = ProjectPaths(project_dir)
+    project_dir, project, scene, chunk, paths = _load_chunk(project_dir, scene_id, chunk_index)
     with scene_generating(project_dir, scene.id, doing="switch takes"):
         if _number(take) == chunk.take:  # again: finishes a switch that was interrupted, or just re-reads the chain
             if not chunk.frames:
@@ -114,11 +111,7 @@ def use_take(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int,
 @locked_project  # its load, change and save are one step
 def remove_take(project_dir: Path, scene_id: str, chunk_index: int, take: int) -> None:
     """Forget a stored take of the chunk and free its files (never the active one)."""
-    project_dir = Path(project_dir)
-    project = load_project(project_dir)
-    scene = project.script.scene(scene_id)
-    chunk = _chunk(scene, chunk_index)
-    paths = ProjectPaths(project_dir)
+    project_dir, project, scene, chunk, paths = _load_chunk(project_dir, scene_id, chunk_index)
     with scene_generating(project_dir, scene.id, doing="remove the take"):
         if _number(take) == chunk.take:
             raise StudioError(f"take {take} is the active take of chunk {chunk.index}; use another take first "
@@ -126,12 +119,19 @@ def remove_take(project_dir: Path, scene_id: str, chunk_index: int, take: int) -
         gone = _stored_take(scene, chunk, take)
         chunk.takes = [t for t in chunk.takes if t.number != gone.number]
         save_project(project, project_dir)  # the record goes first: a take on record always has its files
-        for relative in (gone.frames, gone.preview):
-            paths.absolute(relative).unlink(missing_ok=True)
+        free_take_files(paths, [gone])
     logger.info("scene %s chunk %d: take %d removed", scene.id, chunk.index, gone.number)
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _load_chunk(project_dir: Path, scene_id: str, chunk_index: int) -> tuple[Path, Project, Scene, Chunk, ProjectPaths]:
+    """The project, the scene and the chunk record a take command works on (a bad id or index: one line)."""
+    project_dir = Path(project_dir)
+    project = load_project(project_dir)
+    scene = project.script.scene(scene_id)
+    return project_dir, project, scene, _chunk(scene, chunk_index), ProjectPaths(project_dir)
 
 
 def _chunk(scene: Scene, chunk_index) -> Chunk:

@@ -364,7 +364,7 @@ class Handlers:
         stale = f"; chunks {', '.join(map(str, event.stale))} are stale: press Continue" if event.stale else ""
         anchor = _anchor_notes(project, project_dir, [scene.id])[scene.id]
         seam = (f"; the seam with chunk {index + 1} healed: score {event.seam.score_before:.2f} → "
-                f"{event.seam.score_after:.2f} (lower is smoother)" if getattr(event, "seam", None) else "")
+                f"{event.seam.score_after:.2f} (lower is smoother)" if event.seam else "")
         return (str(event.preview_path), timeline, rows, draft,
                 f"{scene.id}: chunk {index} remade with seed {event.seed} as take {event.take} ({anchor}){stale}{seam}.")
 

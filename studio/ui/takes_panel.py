@@ -99,7 +99,7 @@ class TakeHandlers:
         project_dir, scene = self._scene(project_id, scene_id, request, session, change=True)
         index = _chunk_index(scene, chunk_index)
         set_approval(project_dir, scene.id, index, approval)
-        timeline, rows, draft = self._views(project_dir, scene.id)
+        timeline, rows, _ = self._views(project_dir, scene.id)
         return timeline, rows, f"{scene.id}: chunk {index} {approval}."
 
     def approve(self, project_id: str, scene_id: str, chunk_index: Any, session: SessionState, request: gr.Request):

@@ -12,18 +12,24 @@ def project_folder(demo, project_id):
                 if path.parent.name == project_id)
 
 
+def generated_scene(url, prompt, *, chunks):
+    """A new client, a one-scene project planned from `prompt`, and that scene generated to `chunks` chunks."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    project_id, scenes, _, _ = client.predict(prompt, "rules", 1, api_name="/plan")
+    scene_id = scenes["data"][0][0]
+    list(client.submit(project_id, scene_id, chunks, api_name="/generate"))
+    return client, project_id, scene_id
+
+
 def statuses(rows):
     return [row[1] for row in rows["data"]]
 
 
 def test_takes_switch_back_bit_for_bit_and_approval_shows_in_the_table(served_studio):
-    from gradio_client import Client
-
     demo, url = served_studio
-    client = Client(url, verbose=False)
-    project_id, scenes, _, _ = client.predict("A fox runs through the snow.", "rules", 1, api_name="/plan")
-    scene_id = scenes["data"][0][0]
-    list(client.submit(project_id, scene_id, 3, api_name="/generate"))
+    client, project_id, scene_id = generated_scene(url, "A fox runs through the snow.", chunks=3)
     folder = project_folder(demo, project_id) / "scenes" / scene_id
     original = load_frames(folder / "chunk_001.npz")
     later = (folder / "chunk_002.npz").read_bytes()
@@ -46,13 +52,8 @@ def test_takes_switch_back_bit_for_bit_and_approval_shows_in_the_table(served_st
 
 
 def test_keep_later_keeps_the_later_chunk_ready_and_reports_the_seam(served_studio):
-    from gradio_client import Client
-
     demo, url = served_studio
-    client = Client(url, verbose=False)
-    project_id, scenes, _, _ = client.predict("An owl sits on a branch.", "rules", 1, api_name="/plan")
-    scene_id = scenes["data"][0][0]
-    list(client.submit(project_id, scene_id, 2, api_name="/generate"))
+    client, project_id, scene_id = generated_scene(url, "An owl sits on a branch.", chunks=2)
     _, _, rows, _, message = client.predict(project_id, scene_id, 0, 777, "", True, api_name="/regenerate_chunk")
     assert statuses(rows) == ["ready", "ready"] and "seam with chunk 1 healed: score" in message
     assert rows["data"][1][3] == "2 of 2"  # the healed chunk 1 is a new take; its old version is kept
