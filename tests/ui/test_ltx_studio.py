@@ -32,11 +32,14 @@ def _video(value) -> str:
 @pytest.mark.slow
 def test_client_plans_generates_and_refines_with_ltx(ltx_studio):
     """Plan, scene image, two LTX chunks (17 + 8 frames at 96x64) and the x2 latent-upscaler refine, over HTTP.
-    Bug caught: a UI path that still assumes StreamingT2V (its frame counts or its refiner) on an LTX preset."""
+    Bug caught: the chunk made by StreamingT2V's UNet on an LTX preset (the family not dispatched)."""
     from gradio_client import Client
 
     from studio.media.video import read_video
 
+    from studio.models.cache import clear_cache
+
+    clear_cache()  # tiny and tiny-ltx share cache keys: see below which models this test builds
     demo, url = ltx_studio
     client = Client(url, verbose=False)
     project_id, scenes, _, _ = client.predict("A fox runs through the snow.", "rules", 1, api_name="/plan")
@@ -47,6 +50,10 @@ def test_client_plans_generates_and_refines_with_ltx(ltx_studio):
     assert [row[1] for row in updates[-1][2]["data"]] == ["ready", "ready"]
     draft = read_video(Path(_video(updates[-1][3])))[0]
     assert draft.shape[:3] == (17 + 8, 64, 96)
+    from studio.models.cache import _cache
+
+    built = {name.split(":")[0] for _, name in _cache}
+    assert {"ltx_transformer", "ltx_vae", "ltx_text_encoder"} <= built and "video_unet" not in built  # LTX made them
     _, after, _, message = client.predict(project_id, scene_id, "randomized", 0.5, 7, api_name="/refine")
     refined = read_video(Path(_video(after)))[0]
     assert refined.shape[:3] == (25, 128, 192) and "Seam score" in message
