@@ -60,5 +60,8 @@ def chunk_gpu_seconds(preset: "Preset") -> int:
     either fits; the public UNet's step costs less (no CAM), which leaves a margin."""
     s = preset.streaming
     area = (s.width * s.height) / (256 * 256)
-    steps = max(s.steps, preset.first_chunk.steps if preset.first_chunk.unet == "base" else 0)
+    if preset.models.family == "ltx":  # one clip per chunk, chunk 0 included: no first-chunk UNet
+        steps = len(preset.ltx.sigmas) or s.steps
+    else:
+        steps = max(s.steps, preset.first_chunk.steps if preset.first_chunk.unet == "base" else 0)
     return int(math.ceil(CHUNK_FIXED_SECONDS + CHUNK_SECONDS_PER_STEP_AT_256 * steps * area))
