@@ -175,3 +175,15 @@ def test_bench_ltx_builds_the_full_size_architecture_without_memory():
     assert 12e9 < count < 14.5e9 and next(transformer.parameters()).device.type == "meta"
     encoder = full_size_on_meta("text_encoder")
     assert 4.5e9 < sum(p.numel() for p in encoder.parameters()) < 5e9
+
+
+def test_bench_reports_seconds_per_second_of_video(preset):
+    """`bench` on an LTX preset runs the real loop and counts a chunk's new frames (8 at 8 fps: one second).
+    Bug caught: the video seconds counted from the whole 17-frame clip, context included."""
+    from studio.bench import run_bench
+
+    quick = dataclasses.replace(preset, bench=dataclasses.replace(preset.bench, refine=False))
+    report = run_bench(quick, chunk_counts=[1])
+    assert report["family"] == "ltx" and report["new_frames_per_chunk"] == 8 and report["first_chunk_seconds"] > 0
+    assert report["seconds_per_video_second"] == report["seconds_per_chunk_by_chunks"]["1"]
+    assert report["parameters"]["transformer"] > 0 and "refine" not in report
