@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass, field
 
 from studio.config import Preset
-from studio.plan.clauses import Memory, Mention, camera_move, has_verb, parse_clause, starts_clause, tokenize
+from studio.plan.clauses import (Memory, Mention, camera_move, has_verb, parse_clause, starts_clause, subject_plural,
+                                 verb_first,                                  tokenize)
 from studio.plan.lexicon import NUMBERS, verb_lemma
 from studio.plan.repair import _title_from, chunks_for_seconds, clean_name, finish_script, map_camera
 from studio.plan.schema import MAX_BACKGROUND_CHARS, MAX_EVENT_CHARS
@@ -56,10 +57,13 @@ def _split_actions(piece: str) -> list[str]:
     """'waters a flower, and carries it outside' -> two clauses; 'apples, pears, and plums' stays one."""
     pieces = re.split(r"(,\s*(?:and\s+)?|\s+and\s+)", piece)
     clauses = [pieces[0]]
+    plural = subject_plural(piece)  # 'a boy and his grandfather fish ..., cook ...': the bare verb goes on
     for separator, text in zip(pieces[1::2], pieces[2::2]):
         camera_aside = re.match(r"\s*(?:the\s+)?camera\b", text, re.IGNORECASE)  # directs this clause
-        if text.strip() and not camera_aside and has_verb(clauses[-1]) and starts_clause(text):
+        if text.strip() and not camera_aside and has_verb(clauses[-1], plural) and starts_clause(text, plural):
             clauses.append(text)
+            if not verb_first(text, plural):  # 'and the alarm rings': a subject of its own from here on
+                plural = subject_plural(text)
         else:
             clauses[-1] = f"{clauses[-1]}{separator}{text}"
     return clauses
