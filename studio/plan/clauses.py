@@ -84,8 +84,9 @@ def _verb_after_subject(tokens: list[str], i: int, words: list[str], plural: boo
         return True
     if low.endswith("s") and lx.finite_verb(low, False):
         return None  # 'the dragon breathes fire', 'a barista pours milk': the -s form decides as before
-    if after_low not in lx.CLOSED_CLASS and (lx.finite_verb(after, True) or lx.finite_verb(after, False)):
-        return False
+    head_plural = plural or lx.is_plural_noun(low) or low in lx.COLLECTIVE  # if `low` were the head noun
+    if after_low not in lx.CLOSED_CLASS and lx.finite_verb(after, head_plural):
+        return False  # and a verb agreeing with that head follows: 'the grey dog walk' (not 'students plant trees')
     return None
 
 
@@ -115,6 +116,10 @@ def _np_word(tokens: list[str], i: int, words: list[str], bare_verb_stop: bool, 
             return False  # 'watch the sun rise'
     if _noun(low) or (lx.tags(low) & {"ADJ"}):
         return True
+    after_modifier = lx.can_be_modifier(words[-1]) if words else i > 0 and tokens[i - 1].lower() in lx.DETERMINERS
+    if not bare_verb_stop and low in lx.verb_lemma(low) and after_modifier \
+            and (not nxt or not _word(nxt) or nxt in lx.CLOSED_CLASS):
+        return True  # 'a fallen log', 'the pan': a noun the lexicon knows only as a verb, ending the phrase
     return lx.can_be_modifier(low) and next_is_noun
 
 
@@ -134,6 +139,8 @@ def noun_phrase(tokens: list[str], i: int, *, bare_verb_stop: bool = False, plur
             i += 2
     if count is None:
         count, i = _count(tokens, i)
+    if count is None and low in ("each", "every", "all"):
+        count = 0  # 'each dancer bows': every one of a group
     words: list[str] = []
     while i < len(tokens) and _np_word(tokens, i, words, bare_verb_stop, plural,
                                        not determined and bool(words) and _proper(words[0], start), subject):
@@ -332,7 +339,9 @@ def _phrase(tokens: list[str], i: int, preposition: str, mention: Mention, parse
     if det in lx.POSSESSIVES:
         text = "the " + " ".join(tokens[start + 1:end])
     head = mention.key
-    if _is_camera(mention):
+    held = preposition in {"in", "into", "on", "onto", "from", "with"} and det in lx.DETERMINERS \
+        and mention.words[-1].lower() not in {"shot", "view", "camera", "footage", "frame", "angle", "lens"}
+    if _is_camera(mention) and not held:  # 'in a tracking shot' directs the camera; 'in the pan' is a thing
         parsed.camera = parsed.camera or camera_move(mention.words)
     elif head in TIME_WORDS:
         parsed.time = parsed.time or f"{preposition or 'at'} {text}".strip()
@@ -341,7 +350,8 @@ def _phrase(tokens: list[str], i: int, preposition: str, mention: Mention, parse
     elif (head in PLACE_WORDS or mention.words[-1].lower() in PLACE_WORDS) and not mention.proper \
             and (head not in CELESTIAL or preposition in {"on", "onto", "to", "from"}) \
             or mention.proper and preposition in PLACE_PREPOSITIONS:  # 'in Paris' is a place, not a character
-        parsed.place = parsed.place or text
+        if not parsed.place or preposition and parsed.place_is_object:  # 'splashes water ... in the river'
+            parsed.place, parsed.place_is_object = text, not preposition
     else:
         mention.oblique = bool(preposition)
         parsed.mentions.append(mention)
@@ -350,11 +360,14 @@ def _phrase(tokens: list[str], i: int, preposition: str, mention: Mention, parse
 def _rest(tokens: list[str], i: int, memory: Memory, parsed: Parsed, verb: str) -> None:
     """Objects, pronouns and prepositional phrases after the verb."""
     preposition = ""
+    first = i  # the word right after the verb: a bare noun there is its object ('buys bread')
     bare_stop = any(lemma in lx.BARE_INFINITIVE_VERBS for lemma in lx.verb_lemma(verb)) if verb else False
     exclude = {m.key for m in parsed.mentions}
     while i < len(tokens):
         token, low = tokens[i], tokens[i].lower()
-        if low in lx.OBJECT_PRONOUNS or low in lx.SUBJECT_PRONOUNS:
+        possessive = low == "her" and i + 1 < len(tokens) and _word(tokens[i + 1]) \
+            and tokens[i + 1].lower() not in lx.CLOSED_CLASS and lx.can_be_modifier(tokens[i + 1])
+        if (low in lx.OBJECT_PRONOUNS or low in lx.SUBJECT_PRONOUNS) and not possessive:
             for found in resolve_pronoun(low, memory, exclude if low in lx.OBJECT_PRONOUNS else set()):
                 parsed.mentions.append(Mention(found.key, found.words, False, found.proper, found.count))
             i += 1
@@ -368,7 +381,7 @@ def _rest(tokens: list[str], i: int, memory: Memory, parsed: Parsed, verb: str) 
                 i += 1
             preposition = ""
             continue
-        if low in lx.POSSESSIVES and low in ("her", "his") and parsed.mentions and parsed.mentions[0].subject:
+        if low in ("her", "his") and parsed.mentions and parsed.mentions[0].subject:
             _set_gender(parsed.mentions[:1], "female" if low == "her" else "male")
         if low in lx.PREPOSITIONS or low == "wearing":
             preposition = low
@@ -376,8 +389,9 @@ def _rest(tokens: list[str], i: int, memory: Memory, parsed: Parsed, verb: str) 
             continue
         starts_np = low in lx.DETERMINERS or low in lx.POSSESSIVES or low in lx.NUMBERS or token[:1].isupper() \
             or (_word(token) and lx.can_be_noun(low) and not lx.verb_only(low) and low not in lx.CLOSED_CLASS
-                and (preposition or lx.is_plural_noun(low) or lx.singular(low) in PLACE_WORDS | TIME_WORDS)
-                and not (i and lx.finite_verb(low, False) and lx.can_be_noun(tokens[i - 1])
+                and (preposition or lx.is_plural_noun(low) or lx.singular(low) in PLACE_WORDS | TIME_WORDS
+                     or verb and i == first and lx.tags(low) == {"NOUN"})
+                and not (i > first and lx.finite_verb(low, False) and lx.can_be_noun(tokens[i - 1])
                          and tokens[i - 1].lower() not in lx.CLOSED_CLASS
                          and not lx.finite_verb(tokens[i - 1], False)))  # not the verb of 'while snow falls'
 
@@ -449,10 +463,13 @@ def starts_clause(text: str, plural_subject: bool = False) -> bool:
                  or tokens[i + 1].lower() in lx.CLOSED_CLASS):
         return True
     mention, j = noun_phrase(tokens, i, subject=True)
-    if mention is None:
-        return False
     j = _lead(tokens, j)
-    return j < len(tokens) and (_finite(tokens[j], plural([mention])) or tokens[j].lower() in lx.AUXILIARIES)
+    if mention is not None and j < len(tokens) and (_finite(tokens[j], plural([mention]))
+                                                    or tokens[j].lower() in lx.AUXILIARIES):
+        return True
+    # read as a noun phrase it has no verb: after a plural subject, a bare verb with words after it leads
+    # a clause ('float back to the ship', 'wave goodbye at the gate')
+    return plural_subject and low in lx.verb_lemma(low) and i + 1 < len(tokens)
 
 
 def verb_first(text: str, plural_subject: bool) -> bool:

@@ -66,6 +66,10 @@ VEHICLES = {  # lemma -> the family its silhouette is drawn from
     **dict.fromkeys(("rocket", "spaceship", "spacecraft", "shuttle", "capsule", "satellite", "ufo", "starship"),
                     "rocket"),
 }
+# Things that move without acting: a subject of these is still an object ('a kite flies', 'a ball rolls').
+THINGS = frozenset({"kite", "ball", "leaf", "clock", "lantern", "book", "box", "bottle", "flag", "feather", "key",
+                    "letter", "coin", "cup", "bell", "alarm", "door", "window", "gate", "candle", "lamp", "rock",
+                    "stone", "paper", "toy", "ribbon", "hat", "umbrella", "snowflake", "petal", "seed", "apple"})
 CELESTIAL = frozenset({"sun", "moon", "planet", "star", "comet", "meteor", "asteroid", "earth", "mars", "venus",
                        "jupiter", "saturn", "galaxy", "nebula", "eclipse", "sunrise", "sunset"})
 FEMALE = frozenset({"woman", "girl", "mother", "mom", "mum", "daughter", "sister", "grandmother", "grandma",
@@ -88,7 +92,7 @@ PLACE_WORDS = frozenset({
     "vineyard", "ruin", "greenhouse", "junkyard", "porch", "stair", "staircase", "balcony", "lighthouse", "tower",
     "storm", "rain", "snow", "fog", "mist", "horizon", "surface", "water", "bay", "path", "trail",
     "neighborhood", "neighbourhood", "subway", "workshop", "bakery", "hospital", "museum", "theater",
-    "theatre", "gym", "pool", "yard", "backyard", "campsite", "camp", "tent", "cabin", "hut", "barn", "stream",
+    "theatre", "gym", "pool", "yard", "backyard", "campsite", "camp", "cabin", "hut", "barn", "stream",
     "lagoon", "tundra", "wasteland", "metropolis", "downtown", "alleyway", "sidewalk", "crosswalk", "dancefloor",
     "sand", "grass", "mud", "ice", "puddle", "darkness", "moonlight", "sunlight", "summit", "peak", "ridge",
     "slope", "clearing", "lawn", "terrace", "ballroom", "hall", "lodge", "hotel", "platform", "deck", "cellar",
@@ -117,11 +121,16 @@ def _lemma(word: str) -> str:
     from studio.plan.lexicon import singular
 
     low = word.lower()
-    return low if low in PEOPLE | ANIMALS | CELESTIAL or low in VEHICLES else singular(low)
+    known = PEOPLE | ANIMALS | CELESTIAL | THINGS | VEHICLES.keys()
+    if low in known:
+        return low
+    lemma = singular(low)
+    return low[:-1] if lemma == low and low.endswith("s") and low[:-1] in known else lemma  # 'seagulls'
+
 
 
 def noun_kind(words: list[str] | str) -> str:
-    """'person', 'animal', 'vehicle', 'celestial', 'place' or '' for the noun phrase `words` (its head decides:
+    """'person', 'animal', 'vehicle', 'celestial', 'thing', 'place' or '' for the noun phrase `words` (its head decides:
     'hot air balloon' -> vehicle, 'baby elephant' -> animal, 'dog owner' -> person)."""
     if isinstance(words, str):
         words = re.findall(r"[A-Za-z][A-Za-z'-]*", words)
@@ -130,7 +139,8 @@ def noun_kind(words: list[str] | str) -> str:
     if not words:
         return ""
     head = _lemma(words[-1])
-    for kind, lexicon in (("person", PEOPLE), ("animal", ANIMALS), ("vehicle", VEHICLES), ("celestial", CELESTIAL)):
+    for kind, lexicon in (("person", PEOPLE), ("animal", ANIMALS), ("vehicle", VEHICLES), ("celestial", CELESTIAL),
+                          ("thing", THINGS)):
         if head in lexicon:
             return kind
     return "place" if head in PLACE_WORDS else ""

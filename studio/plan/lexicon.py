@@ -47,7 +47,7 @@ COLLECTIVE = frozenset({"couple", "family", "team", "crowd", "group", "pair", "b
 CLOSED_CLASS = (DETERMINERS | POSSESSIVES | SUBJECT_PRONOUNS | OBJECT_PRONOUNS | REFLEXIVE | PREPOSITIONS
                 | CONJUNCTIONS | AUXILIARIES | INDEFINITE_PRONOUNS | RELATIVE_PRONOUNS
                 | {"then", "there", "here", "what", "not", "no", "very", "other", "others", "each", "none",
-                   "either", "neither"})
+                   "either", "neither", "goodbye", "hello", "farewell", "thanks", "yes"})
 
 
 @lru_cache(maxsize=8192)
@@ -133,3 +133,11 @@ def singular(word: str) -> str:
 def is_plural_noun(word: str) -> bool:
     low = word.lower()
     return low.endswith("s") and singular(low) != low or low in {"people", "children", "men", "women", "mice", "geese"}
+
+
+def plural_noun(word: str) -> str:
+    """'dancer' -> 'dancers', 'child' -> 'children' (the word itself when the lexicon has no plural)."""
+    import lemminflect
+
+    forms = lemminflect.getInflection(singular(word), "NNS")
+    return forms[0] if forms else word

@@ -39,6 +39,7 @@ class Parsed:
     text: str = ""  # the clause with a leading pronoun resolved
     verbs: list[str] = field(default_factory=list)  # the main verb first, then those of other clauses in it
     particle: str = ""  # 'climbs down', 'takes off'
+    place_is_object: bool = False  # the place is the verb's object ('waters the garden'), not where it happens
 
 
 @dataclass
@@ -92,14 +93,11 @@ def quantifier_subject(tokens: list[str], i: int) -> tuple[str, int]:
     if after + 1 < len(tokens) and tokens[after].lower() == "of" and tokens[after + 1].lower() in {"them", "us", "you"}:
         after += 2  # 'one of them', 'all of them'
     nxt = tokens[after] if after < len(tokens) else ""
-    if after == j + 1:  # no 'of them': the next word must be a verb, not the noun of 'one dog', 'both brothers'
-        following = tokens[after + 1] if after + 1 < len(tokens) else ""
-        verb_next = bool(nxt) and (nxt.lower() in lx.AUXILIARIES or lx.is_adverb_only(nxt)
-                                   or bool(lx.verb_lemma(nxt)) and not (following[:1].isalpha() and following.lower()
-                                                                        not in lx.CLOSED_CLASS
-                                                                        and lx.finite_verb(following, True)))
-        if not verb_next or (lx.can_be_noun(nxt) and not lx.finite_verb(nxt, low not in ("one", "other", "another"))
-                             and nxt.lower() not in lx.AUXILIARIES and not lx.is_adverb_only(nxt)):
+    if after == j + 1:  # no 'of them': the next word must be a verb agreeing with it ('one spills', 'both laugh'),
+        # not the noun of 'one dog' or 'both brothers'
+        singular_word = low in ("one", "other", "another", "first", "second", "last", "each", "either", "neither")
+        if not nxt or not (nxt.lower() in lx.AUXILIARIES or lx.is_adverb_only(nxt)
+                           or lx.finite_verb(nxt, not singular_word) and nxt.lower() not in lx.CLOSED_CLASS):
             return "", i
     role = "second" if low in ("others",) else ORDINALS.get(low, "group")
     return role, after
@@ -116,8 +114,12 @@ def resolve_quantifier(role: str, memory: Memory) -> list[Mention]:
         return list(group)
     if len(group) > 1:  # 'a wolf and a bear ...; one ...': the one named first
         return [group[0] if role == "first" else group[-1] if role == "last" else group[1]]
-    whole = group[0]
+    return [member(group[0], role)]
+
+
+def member(whole: Mention, role: str) -> Mention:
+    """One member of a group: 'two old friends' -> 'first old friend'."""
     head = [w for w in whole.words[:-1]] + [lx.singular(whole.words[-1])]
-    return [Mention(key=f"{role} {whole.key}", words=[role, *head], subject=True, count=1, detail=whole.detail,
-                    member_of=whole.key)]
+    return Mention(key=f"{role} {whole.key}", words=[role, *head], subject=True, count=1, detail=whole.detail,
+                   member_of=whole.key)
 

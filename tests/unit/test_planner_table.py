@@ -51,7 +51,7 @@ def table_shortfalls(row, preset) -> list[str]:
               if script.scenes[number - 1].camera == "static"]
     wrong += [f"scene {number}'s background is {script.scenes[number - 1].background!r}, expected {place!r} in it"
               for number, place in row.get("places", {}).items() if place not in script.scenes[number - 1].background]
-    names = {w.lower() for e in script.entities for w in e.name.split()}
+    names = {e.name.lower() for e in script.entities} | {e.name.lower().split()[-1] for e in script.entities}
     wrong += [f"{word!r} is an entity's name" for word in row.get("absent", []) if word.lower() in names]
     return wrong
 
