@@ -51,9 +51,9 @@ def camera_for_action(verbs: list[str], particle: str = "", place: str = "", sub
             bound = SUBJECT_BOUND.get(lemma)
             if bound is not None and not set(bound) & set(subject_kinds):
                 continue
-            if phrase in DEPART:
+            if phrase in DEPART or lemma in DEPART and not particle:
                 return "dolly out"
-            if phrase in ARRIVE:
+            if phrase in ARRIVE or lemma in ARRIVE and particle not in ("away", "off", "out"):
                 return "dolly in"
             if phrase in DOWNWARD or (lemma in DOWNWARD and particle not in ("up", "off", "out")):
                 return "tilt down"

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field
 
 from studio.config import Preset
-from studio.plan.clauses import (Memory, Mention, camera_move, has_verb, parse_clause, starts_clause, subject_plural,
-                                 verb_first,                                  tokenize)
-from studio.plan.kinds import gender, noun_kind
 from studio.plan import lexicon as lx
+from studio.plan.clauses import (Memory, Mention, camera_move, has_verb, parse_clause, starts_clause, subject_plural,
+                                 tokenize, verb_first)
+from studio.plan.kinds import gender, noun_kind
 from studio.plan.lexicon import NUMBERS, plural_noun
 from studio.plan.motion import camera_for_action
 from studio.plan.pronouns import member
