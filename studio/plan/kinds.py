@@ -129,16 +129,22 @@ def _lemma(word: str) -> str:
 
 
 
+def head_lemma(words: list[str] | str) -> str:
+    """The lemma of the phrase's head noun ('golden retrievers' -> 'retriever', 'loaf of bread' -> 'loaf')."""
+    if isinstance(words, str):
+        words = re.findall(r"[A-Za-z][A-Za-z'-]*", words)
+    lowered = [w.lower() for w in words]
+    if "of" in lowered[1:]:
+        words = words[:lowered.index("of")]
+    return _lemma(words[-1]) if words else ""
+
+
 def noun_kind(words: list[str] | str) -> str:
     """'person', 'animal', 'vehicle', 'celestial', 'thing', 'place' or '' for the noun phrase `words` (its head decides:
     'hot air balloon' -> vehicle, 'baby elephant' -> animal, 'dog owner' -> person)."""
-    if isinstance(words, str):
-        words = re.findall(r"[A-Za-z][A-Za-z'-]*", words)
-    if " of " in f" {' '.join(words).lower()} ":  # 'a loaf of bread': the head is before 'of'
-        words = words[:[w.lower() for w in words].index("of")]
-    if not words:
+    head = head_lemma(words)
+    if not head:
         return ""
-    head = _lemma(words[-1])
     for kind, lexicon in (("person", PEOPLE), ("animal", ANIMALS), ("vehicle", VEHICLES), ("celestial", CELESTIAL),
                           ("thing", THINGS)):
         if head in lexicon:
