@@ -88,9 +88,10 @@ def card_variant(seed: int) -> dict:
     """What a seed changes on a drawn card, so a regenerated card is visibly another take: the pose (facing,
     tilt, size, offset), the palette (shade, border accent) and the layout (the paper's pattern)."""
     rng = np.random.default_rng([seed % (2**32), 17])
-    return {"mirror": bool(rng.integers(2)), "tilt": float(rng.uniform(-12, 12)), "scale": float(rng.uniform(0.78, 1.0)),
+    # Facing and paper cycle with the seed, so the next seed (the CLI's default re-roll) always turns or re-papers it.
+    return {"mirror": bool(seed % 2), "tilt": float(rng.uniform(-12, 12)), "scale": float(rng.uniform(0.78, 1.0)),
             "offset": float(rng.uniform(-0.1, 0.1)), "shade": float(rng.uniform(0.85, 1.15)),
-            "accent_hue": float(rng.uniform(0, 1)), "pattern": PATTERNS[int(rng.integers(len(PATTERNS)))]}
+            "accent_hue": float(rng.uniform(0, 1)), "pattern": PATTERNS[(seed // 2) % len(PATTERNS)]}
 
 
 def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, float, float], fill) -> None:
