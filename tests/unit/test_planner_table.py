@@ -258,3 +258,22 @@ def test_more_scenes_than_events_tell_the_event_in_beats(tiny_preset):
     assert len({scene.n_chunks for scene in script.scenes}) == 1
     assert [scene.camera for scene in script.scenes][::2] == ["pan right", "dolly out"]
     assert not [scene.title for scene in script.scenes if "(cont.)" in scene.title]
+
+
+if __name__ == "__main__":  # the pass rate per class of prompt: python -m tests.unit.test_planner_table [-v]
+    import sys
+    from collections import Counter
+
+    from studio.config import load_preset
+
+    preset, passed, total = load_preset("tiny"), Counter(), Counter()
+    for row in TABLE:
+        shortfalls = table_shortfalls(row, preset)
+        group = f"class {row['class']}" if "class" in row else "earlier rows"
+        total[group] += 1
+        passed[group] += not shortfalls
+        if shortfalls and "-v" in sys.argv:
+            print(f"{group}: {row['prompt']}\n    {shortfalls}")
+    for group in sorted(total):
+        print(f"{group}: {passed[group]}/{total[group]}")
+    print(f"all: {sum(passed.values())}/{len(TABLE)}")
