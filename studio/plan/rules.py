@@ -1,11 +1,14 @@
 """The rules planner: an offline, deterministic prompt -> Script, no model.
 
 1. Split the prompt into events: sentences, ';', 'then', 'later', 'finally', and ',' / 'and' before a
-   piece with its own verb ('waters a flower, and carries it outside'), never inside a list of nouns.
+   piece with its own verb ('waters a flower, and carries it outside'; after a plural subject a bare verb
+   counts: 'a boy and his grandfather fish ..., cook the catch ...'), never inside a list of nouns.
 2. Per event: length words -> chunks, camera and shot words -> camera, then studio.plan.clauses reads
-   the subject (or the last one), the objects, pronouns, the place and the time.
+   the subjects (or the last ones), relative clauses, objects, pronouns and quantifiers, the place and
+   the time; with no camera words the action's verb and the place's scale pick the camera (motion.py).
 3. Every subject and object becomes an entity of its scene (one entity per head noun or name, its
-   description the longest phrase the prompt gives it); backgrounds carry over.
+   description the longest phrase the prompt gives it, its kind from kinds.py); a group whose members
+   the prompt tells apart ('one ... the other') becomes its members; backgrounds carry over.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ CAMERA_PHRASE = re.compile(
     r"pan(?:s|ning)?\s+(?:to\s+the\s+)?(?:left|right)|tilt(?:s|ing)?\s+(?:up|down)|zoom(?:s|ing)?\s+(?:in|out)|"
     r"doll(?:y|ies)\s+(?:in|out)|close[- ]up(?:\s+of)?|push(?:es)?\s+in|pull(?:s)?\s+back|orbit(?:s|ing)?)\b",
     re.IGNORECASE)
+UNIQUE = frozenset({"sun", "moon", "earth", "sky"})  # one of a kind: 'the sun'
 AERIAL = {"aerial shot": "tilt down", "wide shot": "static", "establishing shot": "pan right"}
 
 
@@ -185,6 +189,7 @@ def _describe(mention: Mention, sex: str = "") -> str:
             name = f"{' '.join(words[:-1])} {plural_noun(words[-1])}".strip()
         count = next((word for word, n in NUMBERS.items() if n == mention.count and " " not in word), "")
         article = "some" if mention.count == 0 else ("an" if name[:1].lower() in "aeiou" else "a")
+        article = "the" if " ".join(words).lower() in UNIQUE else article  # 'the sun', not 'a sun'
         name = f"{count if mention.count > 1 and count else article} {name}"
     return f"{name} {mention.detail}".strip()
 
