@@ -126,6 +126,7 @@ class Scene:
     seed: int = 0
     chunks: list[Chunk] = field(default_factory=list)
     refined_outdated: bool = False  # the chunks changed after the refined video was made from them
+    family: str = ""  # the video model family that made its chunks (config.FAMILIES); "" before any
 
     def prompt_for_chunk(self, index: int) -> str:
         """The generation prompt of chunk `index`: the camera phrase, then its own prompt or the event, then the background.
@@ -353,7 +354,17 @@ def scene_from_dict(data: Any, where: str = "scene") -> Scene:
         seed=_seed(data, "seed", where),
         chunks=chunks,
         refined_outdated=_optional(data, "refined_outdated", bool, where, False),
+        family=_family(data, where),
     )
+
+
+def _family(data: dict, where: str) -> str:
+    from studio.config import FAMILIES
+
+    family = _optional(data, "family", str, where, "")
+    if family and family not in FAMILIES:
+        raise ValidationError(f"{where}.family {family[:40]!r} must be one of {', '.join(FAMILIES)} (or absent)")
+    return family
 
 
 def script_from_dict(data: Any, where: str = "script") -> Script:

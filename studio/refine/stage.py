@@ -216,6 +216,9 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     seed = scene.seed if seed is None else int(seed)
     if not scene.chunks or scene.chunks[0].status != "ready":
         raise StudioError(f"scene {scene_id!r} has no draft to refine; run `generate` for it first")
+    from studio.generate.family import check_family
+
+    check_family(scene, preset)  # a draft refined by another family's model would mean nothing
     draft = load_scene_frames(project_dir, scene)  # (T, h, w, 3): the ready chunks, in order
     num_frames, draft_height, draft_width = draft.shape[:3]
     if preset.models.family == "ltx":  # the latent upscaler doubles the size; no pixel upscale first
