@@ -49,6 +49,7 @@ PROJECT_MEMBERS = tuple(re.compile(pattern) for pattern in (
     rf"scenes/{_ID}/takes/({_ID}/)?{_ID}\.(npz|mp4|png)",
     rf"export/{_ID}\.mp4",
     r"final\.mp4",
+    r"timeline\.(otio|xml|fcpxml|edl)",  # studio.export.timeline.project_timeline
 ))
 
 

@@ -29,7 +29,7 @@ def build(ui) -> None:
         with gr.Column(scale=2, elem_classes=["action-buttons"]):
             ui.refine_btn = gr.Button("Refine", variant="primary", elem_id="refine-btn")
             ui.refine_stop_btn = gr.Button("Stop", variant="stop", size="sm")
-    ui.refine_msg = gr.Markdown(elem_classes=["inline-message"])
+    ui.refine_msg = gr.Markdown(elem_classes=["inline-message"], elem_id="refine-msg")
     with gr.Row(equal_height=True):
         ui.before_video = gr.Video(label=f"Before: draft ({ui.preset.streaming.width}×{ui.preset.streaming.height})",
                                    interactive=False, height=320, loop=True)
@@ -41,4 +41,4 @@ def build(ui) -> None:
         h.refine, inputs=[ui.project_id, ui.refine_scene, ui.refine_mode, ui.refine_strength, ui.refine_seed, ui.session],
         outputs=[ui.before_video, ui.after_video, ui.xt_slice, ui.refine_msg], api_name="refine", **ui.gpu)
     ui.refine_scene.input(h.show_refine, inputs=[ui.project_id, ui.refine_scene],
-                          outputs=[ui.before_video, ui.after_video], api_visibility="private")
+                          outputs=[ui.before_video, ui.after_video, ui.xt_slice, ui.refine_msg], api_visibility="private")
