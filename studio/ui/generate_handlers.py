@@ -29,6 +29,16 @@ def _anchor_notes(project: Project, project_dir: Path, scene_ids: list[str]) -> 
     return {scene_id: anchor_note(project, project_dir, project.script.scene(scene_id)) for scene_id in scene_ids}
 
 
+def _ready_prefix(scene) -> int:
+    """How many chunks from the start of the scene are ready (generation resumes after them)."""
+    count = 0
+    for chunk in scene.chunks:
+        if chunk.status != "ready":
+            break
+        count += 1
+    return count
+
+
 def _unmade(project: Project, scene_ids: list[str]) -> int:
     """How many planned chunks of these scenes are not ready yet."""
     return sum(max(0, s.n_chunks - sum(1 for c in s.chunks[:s.n_chunks] if c.status == "ready"))
@@ -53,18 +63,51 @@ class GenerateHandlers:
         """The most chunks a scene may have with this preset (the Chunks box's maximum)."""
         return min(MAX_CHUNKS_PER_SCENE, self.preset.streaming.max_chunks)
 
+    def _chunk_events(self, project_dir: Path, project: Project, scene_id: str, scene_ids: list[str],
+                      limit: int | None, stop):
+        """The generation's chunk events. `limit` below a scene's count is a one-off: that scene stops once
+        its first `limit` chunks are ready, and the script keeps its count; above it, the scene grows to
+        `limit` chunks (the stage records the new count). Without a one-off it is one call for every scene
+        (on a cluster, scenes run side by side)."""
+        from studio.generate.stage import generate_project
+
+        if self.cluster is not None:
+            generate_project = self.cluster.generate_project
+        one_off = [s for s in scene_ids if limit is not None and limit < project.script.scene(s).n_chunks]
+        if not one_off:
+            grows = limit is not None and any(limit > project.script.scene(s).n_chunks for s in scene_ids)
+            yield from generate_project(project_dir, self.preset, scene_id=scene_id or None,
+                                        num_chunks=limit if grows else None, stop=stop)
+            return
+        for current in scene_ids:
+            if stop is not None and stop.is_set():
+                return
+            scene = project.script.scene(current)
+            if current not in one_off:
+                yield from generate_project(project_dir, self.preset, scene_id=current,
+                                            num_chunks=limit if limit > scene.n_chunks else None, stop=stop)
+                continue
+            if _ready_prefix(scene) >= limit:
+                continue  # its first `limit` chunks are ready already
+            events = generate_project(project_dir, self.preset, scene_id=current, stop=stop)
+            try:
+                for event in events:
+                    yield event
+                    if event.index + 1 >= limit:
+                        break
+            finally:
+                getattr(events, "close", lambda: None)()  # leaves the scene's generating lock at once
+
     @inline_errors(outputs=5)
     def generate(self, project_id: str, scene_id: str, num_chunks: Any, session: SessionState, request: gr.Request,
                  progress=gr.Progress()):
         """Make a scene chunk by chunk (or every scene when none is given), streaming each finished chunk.
 
-        `num_chunks` is a one-off: make at most that many new chunks this time (0 or empty: every chunk the
-        script plans); the script's chunk count is changed in the Plan tab only. Yields (segment for the
-        streaming video, timeline html, timeline rows, draft video, message). It resumes at the first chunk
-        that is not ready, so it also continues stale chunks.
+        `num_chunks` (0 or empty: the script's count) below a scene's count makes only its first chunks,
+        this time; the script is not changed. Above it, the scene grows to that many chunks. Yields (segment
+        for the streaming video, timeline html, timeline rows, draft video, message). It resumes at the first
+        chunk that is not ready, so it also continues stale chunks.
         """
-        from studio.generate.stage import generate_project
-
         project_dir, project = self._open_to_change(project_id, request, session)
         limit = parse_count(num_chunks, "Chunks", 0, self.max_chunks()) or None
         scene_ids = scene_ids_to_make(project, scene_id or None)
@@ -72,31 +115,22 @@ class GenerateHandlers:
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
-        planned = min(_unmade(project, scene_ids), limit or MAX_CHUNKS_PER_SCENE * len(scene_ids))
+        planned = sum(max(0, (limit or s.n_chunks) - _ready_prefix(s)) for s in map(project.script.scene, scene_ids))
         made = 0
         progress(0.0, desc="starting")
         shown = scene_ids[0]
         anchors = _anchor_notes(project, project_dir, scene_ids)
-        if self.cluster is not None:
-            generate_project = self.cluster.generate_project
         changed = None
-        events = generate_project(project_dir, self.preset, scene_id=scene_id or None, stop=stop)
         try:
-            for event in events:
+            for event in self._chunk_events(project_dir, project, scene_id, scene_ids, limit, stop):
                 made, shown = made + 1, event.scene_id
                 progress(min(made / max(planned, 1), 1.0), desc=f"{shown}: chunk {event.index} done")
                 timeline, rows, _ = self._scene_view(project_dir, load_project(project_dir), shown)
                 yield (str(event.preview_path), timeline, rows, gr.skip(),
                        f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s; "
                        f"{anchors[shown]})")
-                if limit is not None and made >= limit:
-                    break
         except SceneChangedError as error:  # an edit in the Plan tab changed this scene's chunks: it wins
             changed = error
-        finally:
-            close = getattr(events, "close", None)
-            if close is not None:
-                close()  # leaves the scene's generating lock before the view is drawn
         project = load_project(project_dir)
         if changed is not None and shown not in [s.id for s in project.script.scenes]:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"⚠ {one_line(changed)}"
@@ -108,12 +142,15 @@ class GenerateHandlers:
         elif stop is not None and stop.is_set():
             kept = "1 chunk; it is kept" if made == 1 else f"{made} chunks; they are kept"
             message = f"Stopped after {kept}. Press Continue to resume."
+        elif made == 0 and left and limit:
+            message = (f"The first {views.count_of(limit or 0, 'chunk')} are ready already; set Chunks to 0 and press "
+                       f"Continue to make the other {left}.")
         elif made == 0:
-            message = ("Every chunk is already ready. Select a chunk to regenerate it, or raise the scene's chunk "
-                       "count in the Plan tab.")
-        elif limit is not None and left:
+            message = ("Every chunk is already ready. Select a chunk to regenerate it, or set Chunks above the "
+                       "scene's count to add chunks.")
+        elif left:
             message = (f"Done: {views.count_of(made, 'new chunk')}, as asked ({anchors[shown]}); "
-                       f"{views.count_of(left, 'chunk')} still to make: press Continue.")
+                       f"{views.count_of(left, 'chunk')} still to make: set Chunks to 0 and press Continue.")
         else:
             message = f"Done: {views.count_of(made, 'new chunk')} ({anchors[shown]})."
         yield gr.skip(), timeline, rows, draft, message

@@ -11,9 +11,10 @@ def build(ui) -> None:
     h = ui.handlers
     with gr.Row(equal_height=False):
         ui.gen_scene = gr.Dropdown(choices=[], label="Scene", allow_custom_value=True, scale=3, elem_id="gen-scene")
-        # A one-off: how many new chunks this Generate makes; the scene's count is the Plan tab's.
+        # Fewer than the scene's count is a one-off (the script keeps its count); more adds chunks to the scene.
         ui.gen_chunks = gr.Number(label="Chunks", value=0, precision=0, minimum=0, maximum=h.max_chunks(), scale=1,
-                                  info="this time only; 0: all the script plans", elem_id="gen-chunks")
+                                  info="0: the script's count; fewer: only those, this time; more: adds chunks",
+                                  elem_id="gen-chunks")
         with gr.Column(scale=2, elem_classes=["action-buttons"]):
             ui.gen_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn")
             with gr.Row():

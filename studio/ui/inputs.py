@@ -60,7 +60,7 @@ def inline_errors(outputs: int, message_at: int = -1) -> Callable[[Callable], Ca
                 try:
                     yield from function(*args, **kwargs)
                 except ValidationError as error:
-                    logger.info("refused: %s", one_line(error))
+                    logger.info("bad input: %s", one_line(error))
                     yield refusal(error)
             return user_errors(generator_wrapper)
 
@@ -69,7 +69,7 @@ def inline_errors(outputs: int, message_at: int = -1) -> Callable[[Callable], Ca
             try:
                 return function(*args, **kwargs)
             except ValidationError as error:
-                logger.info("refused: %s", one_line(error))
+                logger.info("bad input: %s", one_line(error))
                 return refusal(error)
         return user_errors(wrapper)
     return decorate

@@ -79,11 +79,11 @@ class TakeHandlers:
         """Make take `take` of the chunk active; returns the gallery, its take numbers, the timeline views and a message."""
         from studio.generate.takes import use_take
 
-        project_dir, scene = self._scene(project_id, scene_id, request, session, change=True)
-        index = _chunk_index(scene, chunk_index)
-        number = parse_count(take, "take", 1, 10_000)
+        number = parse_count(take, "take", 1, 10_000)  # the form's values first: a bad one opens nothing
         if number is None:
             raise ValidationError("pick a take in the gallery first")
+        project_dir, scene = self._scene(project_id, scene_id, request, session, change=True)
+        index = _chunk_index(scene, chunk_index)
         switch = use_take(project_dir, self.handlers.preset, scene.id, index, number)
         timeline, rows, draft = self._views(project_dir, scene.id)
         gallery, numbers = self._gallery(project_dir, scene, index)

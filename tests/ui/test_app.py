@@ -36,7 +36,7 @@ def test_client_runs_all_five_stages(served_studio):
 
     project_id, scenes, entities, message = client.predict(
         "A fox runs through the snow. An owl watches it.", "rules", 1, api_name="/plan")
-    assert project_id.startswith("p-") and len(scenes["data"]) == 1 and "Planned 1 scenes" in message
+    assert project_id.startswith("p-") and len(scenes["data"]) == 1 and "Planned 1 scene and" in message
     scene_id = scenes["data"][0][0]
 
     gallery, message = client.predict(project_id, "", None, True, api_name="/references")

@@ -95,9 +95,9 @@ def test_a_session_over_its_cap_is_refused_and_others_still_run(gated_studio):
     gate.set()
     for job in (running, waiting, theirs):
         job.result(timeout=JOIN_SECONDS)
-        assert job.outputs()[-1][-1].startswith("Done: 1 new chunks")
+        assert job.outputs()[-1][-1].startswith("Done: 1 new chunk")
     # With its jobs done, the greedy session may queue again.
-    assert greedy.predict(plans[greedy][0], "", 3, api_name="/generate")[-1].startswith("Done: 1 new chunks")
+    assert greedy.predict(plans[greedy][0], "", 3, api_name="/generate")[-1].startswith("Done: 1 new chunk")
 
 
 def test_jobs_per_session_from_the_environment(monkeypatch):

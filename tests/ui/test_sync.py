@@ -94,16 +94,13 @@ def test_export_after_an_edit_warns_and_names_the_stale_scene(studio):
     scene_rows[1][SCENE_COLUMNS.index("event")] = "the owl flies away over the lake"
     handlers.check_script(project_id, PROMPT, scene_rows, entity_rows, request)
     message = handlers.export(project_id, False, request)[3]
-    assert message.startswith("⚠ Exported although stale") and "scene scene-2: chunks 0, 1 are stale" in message
+    assert message.startswith("⚠ Exported, but:") and "scene scene-2: chunks 0, 1 are stale" in message
     assert "scene-1" not in message.split("\n\n")[0]
 
 
 def test_a_planner_the_preset_cannot_run_is_refused_in_the_browsers_words(studio):
-    import gradio as gr
-
     handlers, _, request, *_ = studio
-    with pytest.raises(gr.Error, match="pick the rules planner"):
-        handlers.plan(PROMPT, "local", 2, SessionState(), request)
+    assert "pick the rules planner" in handlers.plan(PROMPT, "local", 2, SessionState(), request)[-1]
 
 
 def test_without_a_project_the_redraw_leaves_the_page_alone(studio):
