@@ -108,8 +108,8 @@ class GenerateHandlers:
         for the streaming video, timeline html, timeline rows, draft video, message). It resumes at the first
         chunk that is not ready, so it also continues stale chunks.
         """
+        limit = parse_count(num_chunks, "Chunks", 0, self.max_chunks()) or None  # the form first: a bad value opens nothing
         project_dir, project = self._open_to_change(project_id, request, session)
-        limit = parse_count(num_chunks, "Chunks", 0, self.max_chunks()) or None
         scene_ids = scene_ids_to_make(project, scene_id or None)
         scene_images.check_scene_images(project, project_dir, scene_ids)
         stop = session.stop if session is not None else None

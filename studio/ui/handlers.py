@@ -217,8 +217,7 @@ class Handlers(ScriptEdits, GenerateHandlers):
         """Refine one scene's draft; returns (before, after, X-T slice, message)."""
         from studio.refine.stage import refine_scene
 
-        project_dir, project = self._open_to_change(project_id, request, session)
-        scene = project.script.scene(self._scene_id(project, scene_id))
+        # The form's values first: a bad one opens nothing.
         if mode and mode not in REFINE_MODES:
             raise ValidationError(f"mode {mode!r} must be one of {', '.join(REFINE_MODES)}")
         refused(strength)
@@ -228,12 +227,15 @@ class Handlers(ScriptEdits, GenerateHandlers):
             raise ValidationError(f"strength must be a number in (0, 1], got {strength!r}") from None
         if strength_value is not None and not 0.0 < strength_value <= 1.0:
             raise ValidationError(f"strength must be in (0, 1], got {strength_value}")
+        seed_value = parse_seed(seed)
+        project_dir, project = self._open_to_change(project_id, request, session)
+        scene = project.script.scene(self._scene_id(project, scene_id))
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
         if self.cluster is not None:
             refine_scene = self.cluster.refine_scene
-        result = refine_scene(project_dir, self.preset, scene.id, mode=mode or None, seed=parse_seed(seed),
+        result = refine_scene(project_dir, self.preset, scene.id, mode=mode or None, seed=seed_value,
                               strength=strength_value, stop=stop, progress=progress_adapter(progress))
         project = load_project(project_dir)
         before = views.existing(project_dir, project.script.scene(scene.id).draft)
