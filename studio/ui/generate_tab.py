@@ -27,13 +27,16 @@ def build(ui) -> None:
         ui.draft_video = gr.Video(label="Scene draft", interactive=False, elem_id="draft-video", height=320,
                                   autoplay=False, loop=True)
     ui.timeline = gr.HTML(timeline_html(None), elem_id="timeline")
+    # The whole width: every header and a 10-digit seed fit in their columns.
+    ui.timeline_df = gr.Dataframe(headers=TIMELINE_COLUMNS, column_count=len(TIMELINE_COLUMNS), type="array",
+                                  interactive=False, wrap=True, label="Chunks (click one to regenerate it)",
+                                  column_widths=["7%", "12%", "18%", "8%", "13%", "8%", "34%"],
+                                  elem_id="timeline-table", max_height=300)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            ui.timeline_df = gr.Dataframe(headers=TIMELINE_COLUMNS, column_count=len(TIMELINE_COLUMNS), type="array",
-                                          interactive=False, wrap=True, label="Chunks (click one to regenerate it)",
-                                          column_widths=["8%", "12%", "14%", "8%", "16%", "9%", "33%"],
-                                          elem_id="timeline-table", max_height=300)
-        with gr.Column(scale=2, elem_classes=["regen-form"]):
+        with gr.Column(scale=2):
+            ui.chunk_video = gr.Video(label="Selected chunk (its active take)", interactive=False, height=260,
+                                      elem_id="chunk-video")
+        with gr.Column(scale=3, elem_classes=["regen-form"]):
             with gr.Row():
                 ui.chunk_index = gr.Number(label="Chunk", value=0, precision=0, minimum=0, maximum=h.max_chunks() - 1,
                                            elem_id="chunk-index")
@@ -46,8 +49,6 @@ def build(ui) -> None:
                                         info="the later chunks stay ready; the old version stays a take")
             ui.regen_btn = gr.Button("Regenerate chunk", variant="primary", elem_id="regen-btn")
             ui.chunk_msg = gr.Markdown(elem_classes=["inline-message"], elem_id="chunk-msg")
-            ui.chunk_video = gr.Video(label="Selected chunk (its active take)", interactive=False, height=200,
-                                      elem_id="chunk-video")
 
     gen_inputs = [ui.project_id, ui.gen_scene, ui.gen_chunks, ui.session]
     gen_outputs = [ui.live_video, ui.timeline, ui.timeline_df, ui.draft_video, ui.gen_msg]

@@ -127,7 +127,7 @@ def build(ui) -> None:
     takes = TakeHandlers(ui.handlers)
     ui.take_numbers = gr.State([])
     with gr.Row(equal_height=False):
-        ui.takes_gallery = gr.Gallery(label="Takes of the selected chunk (click one to use it)", columns=3, height=230,
+        ui.takes_gallery = gr.Gallery(label="Takes of the selected chunk (click one to use it)", columns=4, height="auto",
                                       allow_preview=False, elem_id="takes-gallery", interactive=False)
         with gr.Column(scale=1, min_width=160):
             ui.take_number = gr.Number(label="Take", value=1, precision=0, minimum=1, maximum=10_000,

@@ -24,7 +24,7 @@ def test_out_of_range_numbers_are_one_line_without_a_traceback(served_studio, ca
              ((PROMPT, "rules", -3), "/plan", "Scenes must be from 0 to 24, got -3"),
              ((PROMPT, "rules", "lots"), "/plan", "Scenes must be a number, got 'lots'"),
              (("p-00000000", "", "randomized", 5.0, 7), "/refine", "Strength must be from 0.05 to 1, got 5"),
-             (("p-00000000", "", -9), "/generate", "Chunks must be at least 0, got -9")]
+             (("p-00000000", "", -9), "/generate", "Chunks must be from 0 to 16, got -9")]
     for args, endpoint, message in cases:
         assert client.predict(*args, api_name=endpoint)[-1].startswith(f"⚠ {message}")
     server_output = capfd.readouterr()
