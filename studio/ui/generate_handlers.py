@@ -57,7 +57,7 @@ def selected_index(evt: Any, rows: int | None = None) -> int:
 class GenerateHandlers:
     def _scene_view(self, project_dir: Path, project: Project, scene_id: str):
         scene = project.script.scene(scene_id)
-        return views.timeline_html(scene), views.timeline_rows(scene), views.existing(project_dir, scene.draft)
+        return views.timeline_html(scene), views.timeline_rows(scene), views.draft_video(project_dir, scene)
 
     def max_chunks(self) -> int:
         """The most chunks a scene may have with this preset (the Chunks box's maximum)."""

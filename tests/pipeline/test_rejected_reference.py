@@ -33,6 +33,8 @@ def test_a_rejected_reference_is_not_drawn_in_its_scenes(tmp_path, animatic):
     from studio.export.stage import export_project
     from studio.generate.stage import generate_scene
     from studio.plan.stage import plan_project
+    from studio.project.paths import ProjectPaths
+    from studio.project.staleness import scenes_needing_images
     from studio.references.stage import make_references, set_entity_status
 
     project_dir = tmp_path / "fox"
@@ -44,10 +46,11 @@ def test_a_rejected_reference_is_not_drawn_in_its_scenes(tmp_path, animatic):
     assert len(cast) >= 2, cast
     rejected = cast[0]
     list(generate_scene(project_dir, animatic, scene.id))
-    drawn_with_it = pixels(project_dir / scene.scene_image)
+    image = ProjectPaths(project_dir).scene_image(scene.id)
+    drawn_with_it = pixels(image)
 
     set_entity_status(project_dir, rejected.id, "rejected")
-    assert load_project(project_dir).script.scene(scene.id).scene_image is None  # outdated at once
+    assert scenes_needing_images(load_project(project_dir), project_dir) == [scene.id]  # outdated at once
     make_references(project_dir, animatic, scenes_only=True)
     after = load_project(project_dir).script.scene(scene.id)
     assert [c.status for c in after.chunks] == ["stale"] * len(after.chunks)  # made from the old image
@@ -59,8 +62,8 @@ def test_a_rejected_reference_is_not_drawn_in_its_scenes(tmp_path, animatic):
     other.script.scenes[0].entity_ids = [i for i in other.script.scenes[0].entity_ids if i != rejected.id]
     save_project(other, without)
     make_references(without, animatic)
-    expected = pixels(without / load_project(without).script.scenes[0].scene_image)
-    remade = pixels(project_dir / after.scene_image)
+    expected = pixels(ProjectPaths(without).scene_image(other.script.scenes[0].id))
+    remade = pixels(image)
     assert np.array_equal(remade, expected) and not np.array_equal(remade, drawn_with_it)
 
     # Generated again and exported, the video is made from that image; nothing stale is left to warn about.

@@ -84,13 +84,15 @@ def test_the_views_follow_the_picked_scene_and_chunk(planned):
 
     takes = TakeHandlers(handlers)
     handlers.regenerate_chunk(project_id, first, 0, -1, "the fox leaps", session, request, keep_later=True)
-    folder = project_json(handlers, project_id).parent
-    chunk = lambda k: load_project(folder).script.scene(first).chunks[k]  # noqa: E731
+    from studio.project.paths import ProjectPaths
+
+    paths = ProjectPaths(project_json(handlers, project_id).parent)
     gallery, numbers, player, _ = takes.show_takes(project_id, first, 0, request)
-    assert numbers == [1, 2] and player == str(folder / chunk(0).preview)
+    assert numbers == [1, 2] and player == str(paths.take_preview(first, 0, 2))  # the new take is active
     takes.use_take(project_id, first, 0, 1, session, request)
-    assert takes.show_takes(project_id, first, 0, request)[2] == str(folder / chunk(0).preview)
-    assert takes.show_takes(project_id, first, 1, request)[2] == str(folder / chunk(1).preview)
+    assert takes.show_takes(project_id, first, 0, request)[2] == str(paths.take_preview(first, 0, 1))
+    active = load_project(paths.root).script.scene(first).chunks[1].take
+    assert takes.show_takes(project_id, first, 1, request)[2] == str(paths.take_preview(first, 1, active))
     assert takes.show_takes(project_id, second, 0, request)[:3] == ([], [], None)  # nothing made there yet
 
 
