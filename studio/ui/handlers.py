@@ -277,7 +277,13 @@ class Handlers(ScriptEdits, GenerateHandlers):
         exports.mkdir(parents=True, exist_ok=True)
         progress(0.1, desc="assembling the final video")
         remove_other_timelines(project_dir, keep=timeline)
-        result = export_project(project_dir, self.preset, archive=exports / f"{project.id}.zip", timeline=timeline)
+        try:
+            result = export_project(project_dir, self.preset, archive=exports / f"{project.id}.zip", timeline=timeline)
+        except StudioError as error:  # nothing to export (every scene stale or unmade): said in the tab, with why
+            from studio.project.staleness import stale_findings
+
+            why = stale_findings(load_project(project_dir), project_dir)
+            raise ValidationError("; ".join([one_line(error), *why])) from None
         plots = []
         metrics_dir = self.metrics_dir(project_id, request)
         (metrics_dir / metrics_view.REPORT_FILE).unlink(missing_ok=True)  # never the table of an older export
