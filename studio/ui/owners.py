@@ -111,7 +111,7 @@ def copy_into_session(workspace, session_hash: str | None, saved_dir: Path) -> P
 def check_save_name(workspace, session_hash: str | None, name: str) -> None:
     """Refuse a save name that is another session's project id (it would lock that session out of it)."""
     own = workspace.session_dir(session_hash)
-    if workspace.sessions_root.is_dir() and any(folder.parent != own for folder in workspace.sessions_root.glob(f"*/{name}")):
+    if any(folder != own and (folder / name).exists() for folder in workspace.visitor_folders()):
         raise StudioError(f"{name!r} is the id of another session's project; pick another name")
 
 
