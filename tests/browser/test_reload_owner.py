@@ -77,6 +77,7 @@ def test_after_a_reload_the_owner_reopens_and_generates_into_the_saved_project(s
             page.get_by_label("Save as").fill("reload-film")
             page.get_by_role("button", name="Save", exact=True).click()
             expect(page.locator("#project-summary")).to_contain_text("reload-film")
+            settle(page)  # the tabs redraw after a save (the prompt box too): before the next prompt is typed
             unsaved = plan(page, HERON)
             assert kept.startswith("p-") and unsaved.startswith("p-") and kept != unsaved
 
