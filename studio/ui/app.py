@@ -70,8 +70,7 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
             ui.save_name = gr.Textbox(label="Save as", placeholder="name (default: the id)", scale=2, max_length=64)
             ui.save_btn = gr.Button("Save", scale=1, variant="secondary")
             ui.import_btn = gr.UploadButton("Import .zip", file_types=[".zip"], scale=1)
-            if getattr(ui, "login", None) is not None:
-                ui.login.render()
+            ui.login = visitors.login_button()
         ui.summary = gr.Markdown("No project yet: write a prompt below and press **Plan**.", elem_id="project-summary")
         ui.summary_refresh = dict(fn=handlers.summary, inputs=[ui.project_id], outputs=[ui.summary],
                                   api_visibility="private", show_progress="hidden")

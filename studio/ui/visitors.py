@@ -19,8 +19,13 @@ BROWSER_STORAGE_KEY = "streamstudio-visitor"  # the page's localStorage entry (f
 
 
 def oauth_enabled() -> bool:
-    """Whether this is a Space with Hugging Face sign-in (`hf_oauth: true` sets these variables)."""
-    return bool(os.environ.get("SPACE_ID") and os.environ.get("OAUTH_CLIENT_ID"))
+    """Whether this is a Space with Hugging Face sign-in (`hf_oauth: true` sets OAUTH_CLIENT_ID and the rest).
+
+    Off a Space gradio would mock the sign-in with the machine's own HF login (and refuse to start without
+    one), so the button is offered only where gradio itself sees a Space (SYSTEM=spaces, SPACE_ID)."""
+    from gradio.utils import get_space
+
+    return bool(get_space() and os.environ.get("OAUTH_CLIENT_ID"))
 
 
 def oauth_userinfo(request) -> dict | None:
@@ -90,12 +95,17 @@ def identify(workspace, stored_key, request, session=None):
 
 
 def build(ui, workspace) -> None:
-    """The visitor's parts of the page: the browser key (invisible) and, on a Space with sign-in, the button."""
+    """The browser key: invisible, kept by the page across reloads and restarts."""
     import gradio as gr
 
     ui.browser_key = gr.BrowserState(None, storage_key=BROWSER_STORAGE_KEY, secret=browser_secret(workspace.root))
-    if oauth_enabled():
-        ui.login = gr.LoginButton("Sign in with Hugging Face", elem_id="login-btn", scale=1, render=False)
+
+
+def login_button():
+    """On a Space with sign-in, "Sign in with Hugging Face" where it is built (gradio wires it as it renders)."""
+    import gradio as gr
+
+    return gr.LoginButton("Sign in with Hugging Face", elem_id="login-btn", scale=1) if oauth_enabled() else None
 
 
 def wire(ui, workspace) -> None:

@@ -195,3 +195,30 @@ def test_the_signed_in_account_is_read_from_gradios_oauth_session(monkeypatch):
     assert visitors.visitor_of(request_with({})) == "tab"
     assert visitors.visitor_of(gr.Request(session_hash="api")) == "api"  # no cookie session at all
     assert not is_browser_key(Visitor("user", "6543").owner_key)
+
+
+def test_sign_in_is_offered_only_on_a_space_with_oauth(monkeypatch, tmp_path, tiny_preset):
+    """Catches: a Sign-in button on a server without Hugging Face OAuth (gradio then needs a local HF login
+    to start), and none on a Space that has it."""
+    import gradio as gr
+
+    from studio.ui import build_app
+
+    def login_buttons(root) -> int:
+        demo = build_app(tiny_preset, projects_root=root)
+        return sum(isinstance(block, gr.LoginButton) for block in demo.blocks.values())
+
+    for name in ("SYSTEM", "SPACE_ID", "OAUTH_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPACE_ID", "someone/streamstudio")
+    monkeypatch.setenv("OAUTH_CLIENT_ID", "client-id")
+    assert login_buttons(tmp_path / "not-a-space") == 0  # SPACE_ID alone: gradio would mock the sign-in
+    # What a Space with `hf_oauth: true` sets (gradio's OAuth routes read them when the app is made).
+    for name, value in (("SYSTEM", "spaces"), ("OAUTH_CLIENT_SECRET", "secret"), ("OAUTH_SCOPES", "openid profile"),
+                        ("OPENID_PROVIDER_URL", "https://huggingface.co")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("gradio.oauth.OAUTH_CLIENT_ID", "client-id")
+    monkeypatch.setattr("gradio.oauth.OAUTH_CLIENT_SECRET", "secret")
+    monkeypatch.setattr("gradio.oauth.OAUTH_SCOPES", "openid profile")
+    monkeypatch.setattr("gradio.oauth.OPENID_PROVIDER_URL", "https://huggingface.co")
+    assert login_buttons(tmp_path / "space") == 1
