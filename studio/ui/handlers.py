@@ -21,6 +21,7 @@ from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
 from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
 from studio.project.progress import SceneChangedError
+from studio.references.messages import regenerated_message
 from studio.ui import metrics_view, owners, scene_images, views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
     MAX_UPLOAD_BYTES,
@@ -226,13 +227,14 @@ class Handlers:
 
         project_dir, project = self._open_to_change(project_id, request, session)
         entity_id = (entity_id or "").strip() or None
-        if entity_id is not None:
-            project.script.entity(entity_id)
+        was_approved = entity_id is not None and project.script.entity(entity_id).status == "approved"
         project = make_references(project_dir, self.preset, entity_id=entity_id, seed=parse_seed(seed),
                                   approve=bool(approve), progress=progress_adapter(progress))
         made = sum(1 for e in project.script.entities if e.ref_image)
-        return (views.entity_cards(project, project_dir), views.scene_gallery(project, project_dir),
-                f"{made} of {len(project.script.entities)} references made; approve each one or regenerate it.")
+        message = f"{made} of {len(project.script.entities)} references made; approve each one or regenerate it."
+        if entity_id is not None:
+            message = regenerated_message(project.script.entity(entity_id), was_approved)
+        return views.entity_cards(project, project_dir), views.scene_gallery(project, project_dir), message
 
     @user_errors
     def set_entity_status(self, project_id: str, entity_id: str, status: str, request: gr.Request,
