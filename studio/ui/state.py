@@ -158,6 +158,10 @@ class Workspace:
         self._browser_of[session_hash] = visitor
         return visitor
 
+    def bound_sessions(self) -> set[str]:
+        """The gradio sessions whose page has named its browser (a page's first event binds it)."""
+        return set(self._browser_of)
+
     def visitor(self, who: "Visitor | str | None") -> Visitor:
         """The visitor of a request: given, or the browser its session was bound to, or the session itself."""
         if isinstance(who, Visitor):

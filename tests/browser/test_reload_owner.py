@@ -38,6 +38,15 @@ def studio(tmp_path_factory):
     demo.close()
 
 
+def wait_until(condition, seconds: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the page never named its browser"
+        time.sleep(0.05)
+
+
 def plan(page, prompt: str) -> str:
     from playwright.sync_api import expect
 
@@ -73,6 +82,7 @@ def test_after_a_reload_the_owner_reopens_and_generates_into_the_saved_project(s
             page.goto(url)
             page.wait_for_selector("#studio-header")
             settle(page)
+            wait_until(lambda: demo.studio.workspace.bound_sessions())
             kept = plan(page, PROMPT)
             page.get_by_label("Save as").fill("reload-film")
             page.get_by_role("button", name="Save", exact=True).click()
@@ -81,9 +91,13 @@ def test_after_a_reload_the_owner_reopens_and_generates_into_the_saved_project(s
             unsaved = plan(page, HERON)
             assert kept.startswith("p-") and unsaved.startswith("p-") and kept != unsaved
 
+            workspace = demo.studio.workspace
+            before_reload = workspace.bound_sessions()
             page.reload()
             page.wait_for_selector("#studio-header")
             settle(page)
+            # The new page's load event names its browser; a person cannot click faster than that, a test can.
+            wait_until(lambda: workspace.bound_sessions() - before_reload)
             expect(page.locator("#prompt textarea")).to_have_value("")  # a fresh page: nothing shown yet
             assert open_project(page, unsaved) == unsaved  # still there, and still this browser's
             expect(page.locator("#prompt textarea")).to_have_value(HERON)
