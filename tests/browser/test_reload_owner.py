@@ -50,7 +50,14 @@ def wait_until(condition, seconds: float = 60.0) -> None:
 def plan(page, prompt: str) -> str:
     from playwright.sync_api import expect
 
-    page.locator("#prompt textarea").fill(prompt)
+    box = page.locator("#prompt textarea")
+    # The tabs redraw after each project change (the prompt box too, with no progress marker to wait for):
+    # type again until the prompt stays put.
+    for _ in range(30):
+        box.fill(prompt)
+        page.wait_for_timeout(1000)
+        if box.input_value() == prompt:
+            break
     page.locator("#plan-btn").click()
     expect(page.locator("#plan-msg")).to_contain_text("Planned")
     settle(page)
