@@ -41,6 +41,7 @@ from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are 
 from studio.ui.generate_handlers import GenerateHandlers
 from studio.ui.script_edits import ScriptEdits
 from studio.ui.state import SessionState, Workspace
+from studio.ui.visitors import visitor_of
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +52,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 GPU_SECONDS = {"plan": 60, "references": 120, "refine": 300, "export": 120}
 
 
-def _session_hash(request: gr.Request | None) -> str | None:
-    return getattr(request, "session_hash", None)
+def _session_hash(request: gr.Request | None):
+    """Whose projects this request reaches: its signed-in account, else its session (which the workspace maps
+    to the browser its page named); see studio/ui/visitors.py."""
+    return visitor_of(request)
 
 
 class Handlers(ScriptEdits, GenerateHandlers):
@@ -72,9 +75,17 @@ class Handlers(ScriptEdits, GenerateHandlers):
 
     # ------------------------------------------------------------------ helpers
 
+    def _remember(self, request: gr.Request | None, session: SessionState | None) -> None:
+        """Note the session id (the state's delete callback needs it) and, for an account or a browser, its owner key."""
+        if session is None or request is None:
+            return
+        session.session_hash = request.session_hash
+        visitor_key = self.workspace.visitor(_session_hash(request)).owner_key
+        if visitor_key:  # an API session keeps the key made when it first saves
+            session.owner_key = visitor_key
+
     def _open(self, project_id: str, request: gr.Request | None, session: SessionState | None = None) -> tuple[Path, Project]:
-        if session is not None and request is not None:
-            session.session_hash = request.session_hash  # lets the state's delete callback find the folder
+        self._remember(request, session)
         project_dir = self.workspace.locate(_session_hash(request), project_id)
         return project_dir, load_project(project_dir)
 
@@ -96,8 +107,7 @@ class Handlers(ScriptEdits, GenerateHandlers):
     @user_errors
     def open_project(self, project_id: str, session: SessionState, request: gr.Request):
         """Open a project of this session or a saved one by id (another session's saved one as a copy)."""
-        if session is not None and request is not None:
-            session.session_hash = request.session_hash
+        self._remember(request, session)
         project_dir, copied = owners.open_for_session(self.workspace, _session_hash(request), session, project_id)
         project = open_project_folder(project_dir)  # swept of what a killed run left (an old layout moved first)
         if copied:
@@ -108,8 +118,7 @@ class Handlers(ScriptEdits, GenerateHandlers):
     @user_errors
     def save_project(self, project_id: str, name: str, session: SessionState, request: gr.Request):
         """Keep the project after the session ends, under `name` (default: its id)."""
-        if session is not None:
-            session.session_hash = request.session_hash
+        self._remember(request, session)
         saved_id, _ = owners.save(self.workspace, _session_hash(request), session, project_id, name)
         return saved_id, f"Saved as **{saved_id}**: reopen it by this id at any time."
 
@@ -119,9 +128,10 @@ class Handlers(ScriptEdits, GenerateHandlers):
         from studio.export.archive import import_archive
 
         path = check_upload(archive, (".zip",), "archive")
-        session_dir = self.workspace.session_dir(_session_hash(request))
-        session_dir.mkdir(parents=True, exist_ok=True)
-        project_dir = import_archive(path, session_dir)
+        # A fresh id, never the archive's: an id taken from an archive could be a name someone means to save under.
+        project_id, project_dir = self.workspace.new_project_dir(_session_hash(request))
+        project_dir.parent.mkdir(parents=True, exist_ok=True)
+        project_dir = import_archive(path, project_dir.parent, project_id=project_id)
         return Path(project_dir).name, f"Imported **{Path(project_dir).name}** into this session."
 
     # ------------------------------------------------------------------ 1. plan
@@ -142,8 +152,7 @@ class Handlers(ScriptEdits, GenerateHandlers):
         if planner and planner_unavailable(self.preset, planner):
             raise ValidationError(f"{planner_unavailable(self.preset, planner)}: pick the rules planner")
         scenes = parse_count(num_scenes, "number of scenes", 0, MAX_SCENES) or None
-        if session is not None:
-            session.session_hash = request.session_hash
+        self._remember(request, session)
         progress(0.1, desc="writing the script")
         project_id, project_dir = self.workspace.new_project_dir(_session_hash(request))
         project = plan_project(project_dir, prompt.strip(), self.preset, planner=planner or None, num_scenes=scenes)
