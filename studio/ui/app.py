@@ -90,7 +90,7 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
         visitors.wire(ui, workspace)  # first: every later event finds the visitor's own projects
         _wire_project_bar(ui, handlers)
         ui.change_events += [ui.refs_event, ui.remake_event, ui.gen_event, ui.continue_event, ui.regen_event,
-                             ui.refine_event, ui.export_event, *ui.take_events]
+                             ui.refine_event, ui.export_event, *ui.take_events, ui.batch_event]
         sync.wire(ui)
         # Stop only sets the flag (no `cancels`): the running stage ends between steps and reports what
         # it kept; cancelling the event would kill that report and leave error badges on every output.
@@ -122,6 +122,8 @@ def _wire_project_bar(ui, handlers: Handlers) -> None:
         ui.import_btn.upload(handlers.import_project, inputs=[ui.import_btn], outputs=[ui.project_id, ui.summary],
                              api_visibility="private"),
     ]
+    # Another project comes in: the messages and files of the one before leave the page (sync.py).
+    ui.project_switch_events = [ui.change_events[i] for i in (0, 1, 3)]
 
 
 def launch_options(demo: gr.Blocks) -> dict:

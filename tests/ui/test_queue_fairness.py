@@ -100,9 +100,9 @@ def test_a_session_over_its_cap_is_refused_and_others_still_run(gated_studio):
     gate.set()
     for job in (running, waiting, theirs):
         job.result(timeout=JOIN_SECONDS)
-        assert job.outputs()[-1][-1].startswith("Done: 1 new chunks")
+        assert job.outputs()[-1][-1].startswith("Done: 1 new chunk")
     # With its jobs done, the greedy session may queue again.
-    assert greedy.predict(plans[greedy][0], "", 3, api_name="/generate")[-1].startswith("Done: 1 new chunks")
+    assert greedy.predict(plans[greedy][0], "", 3, api_name="/generate")[-1].startswith("Done: 1 new chunk")
 
 
 def test_session_ids_minted_by_one_address_share_its_cap(gated_studio):
