@@ -48,7 +48,7 @@ def explain(error: BaseException, preset: Preset, component: str, repo: str, sub
             f"with more memory (`python -m studio models check --preset {preset.name}` shows each stage's peak)")
     if isinstance(error, ModelUnavailableError):
         return error
-    if isinstance(error, RuntimeError) and ("size mismatch" in reason or "shape" in reason):
+    if isinstance(error, RuntimeError) and ("mismatch" in reason or "shape" in reason):
         return ModelUnavailableError(
             f"{component} ({place}): the weights do not match the config ({reason}); the cached files are damaged "
             f"or of another revision: delete them from the Hugging Face cache and download again "

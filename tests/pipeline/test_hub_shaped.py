@@ -43,6 +43,7 @@ def _removed(root, repo, path):
     return lambda: found.write_bytes(data)
 
 
+@pytest.mark.slow
 def test_the_gpu_preset_runs_end_to_end_on_a_hub_shaped_cache(hub, preset):
     """Every stage of the gpu preset, through its hub loaders, on repositories shaped as published.
 
