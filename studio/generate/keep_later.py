@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.config import Preset
-from studio.generate.seam import SeamHealing, heal_seam
+from studio.generate.seam import SeamHealing
 from studio.generate.take_files import has_files, keep_active_version, next_take_number, utc_now
 from studio.media.video import chunk_shape, load_frames, save_frames, write_mp4
 from studio.project.model import Chunk, Scene, Take
@@ -41,7 +41,9 @@ class SeamHealer:
         following = self.following
         right = load_frames(self.paths.absolute(following.frames), chunk_shape(self.preset.streaming, following.index))
         prompt = following.prompt or self.scene.prompt_for_chunk(following.index)
-        self.healing = heal_seam(self.preset, frames, right, prompt=prompt, seed=seed, stop=stop)
+        from studio.generate.gpu_chunk import heal_seam_in_gpu_call  # its own GPU call on ZeroGPU
+
+        self.healing = heal_seam_in_gpu_call(self.preset, frames, right, prompt=prompt, seed=seed, stop=stop)
         return self.healing.left
 
     def replacing(self) -> Chunk:

@@ -137,8 +137,12 @@ def _place(module: Any, preset: Preset) -> Any:
 
     if not hasattr(module, "to"):
         return module
-    if not (preset.models.cpu_offload and device_for(preset).type == "cuda"):
-        module = module.to(device_for(preset))  # with offload, models wait on the CPU (see onto_device)
+    from studio.gpu import on_zero_gpu
+
+    # With offload, models wait on the CPU (see onto_device); on ZeroGPU too, until a GPU call's stage moves them
+    # (studio.models.memory.enter_stage): a model moved at start-up would be moved by every call anyway.
+    if not (preset.models.cpu_offload and device_for(preset).type == "cuda") and not on_zero_gpu():
+        module = module.to(device_for(preset))
     dtype = dtype_for(preset)
     # Tiny and fp32 models are built in fp32 already; casting them again only logs a warning.
     return module if dtype == torch.float32 else module.to(dtype=dtype)

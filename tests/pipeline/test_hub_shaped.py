@@ -59,6 +59,15 @@ def test_the_gpu_preset_runs_end_to_end_on_a_hub_shaped_cache(hub, preset):
     from studio.references.ip_adapter import PIPELINE_LOCK, adapter_installed, ip_adapter_for
     from studio.refine.sdedit import sdedit_frames
 
+    # 0. A Space's start-up: every file at its revision, the checkpoint converted, the models loaded on the CPU.
+    from studio.generate.checkpoint import converted_path
+    from studio.models.prefetch import prepare_models
+
+    said = []
+    prepare_models(preset, progress=said.append)
+    assert said[-1] == "models ready" and converted_path(preset).is_file()
+    assert any("downloaded h94/IP-Adapter/models/image_encoder/model.safetensors" in line for line in said)
+
     # 1. A reference image with IP-Adapter (the shared ViT-H is the pipeline's image encoder).
     pipe = get_component(preset, "text_to_image")
     assert pipe.image_encoder is get_component(preset, "image_encoder")

@@ -87,7 +87,7 @@ def no_model(monkeypatch):
         raise AssertionError("a model was called")
     monkeypatch.setattr("studio.generate.stage.make_chunk_frames", refuse)
     monkeypatch.setattr("studio.generate.gpu_chunk.make_streaming_chunk", refuse)
-    monkeypatch.setattr("studio.generate.keep_later.heal_seam", refuse)
+    monkeypatch.setattr("studio.generate.gpu_chunk.heal_seam_in_gpu_call", refuse)
 
 
 def test_use_take_brings_the_original_back_and_the_chunks_made_from_it(project, preset_file, capsys, monkeypatch):
