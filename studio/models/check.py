@@ -318,7 +318,7 @@ def markdown_tables(report: dict) -> str:
     """The README's download and memory tables, from the same report."""
     lines = ["| component | repository | revision | files | download |", "|---|---|---|---|---|"]
     for row in report["components"]:
-        files = ", ".join(f"`{Path(p).name}`" for p in row["files"]) or "—"
+        files = ", ".join(f"`{p}`" for p in row["files"]) or "—"
         lines.append(f"| {row['name']} | {row['repo']} | `{row['revision'][:12]}` | {files} | "
                      f"{row['download_bytes'] / 1e9:.2f} GB |")
     lines.append(f"\nDisk needed on an empty cache: {report['disk_bytes'] / 1e9:.1f} GB "
