@@ -174,8 +174,11 @@ class StreamingPipeline:
                               "image-started chunk 0), or set first_chunk.unet: streaming")
         use_cam = context_frames is not None and s.use_cam
         use_apm = anchor is not None and s.use_apm
+        from studio.models.hub import running
 
-        with torch.inference_mode():
+        model_name, repo = (("first_chunk_unet", self.preset.models.base_video) if recipe.base_unet
+                            else ("streaming_model", self.preset.models.streaming_checkpoint))
+        with torch.inference_mode(), running(self.preset, model_name, repo):  # out of GPU memory: one line
             # 1. Conditioning, batched [unconditional, conditional] for guidance.
             with timed("text"):
                 text = self.encode_text([negative_prompt, prompt])  # (2, T, D)

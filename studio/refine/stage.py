@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WINDOWS_PER_CALL = 1  # default windows per UNet call (x2 for guidance; refine.windows_per_call): GPU memory at 720x720
+WINDOWS_PER_CALL = 2  # windows per UNet call (x2 for guidance) of a direct call; a stage passes refine.windows_per_call
 XT_SLICE_NAME = "refined_xt.png"
 
 Progress = Callable[[float, str], None]
@@ -231,10 +231,12 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
         from studio.models.memory import enter_stage
         from studio.refine.sdedit import sdedit_frames
 
-        enter_stage(preset, "refine")
+        from studio.models.hub import running
 
-        frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
-                               strength=strength, stop=stop, report=report)
+        enter_stage(preset, "refine")
+        with running(preset, "refiner_unet", preset.models.refiner):  # out of GPU memory: one line
+            frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
+                                   strength=strength, stop=stop, report=report)
     if stop is not None and stop.is_set():
         raise StoppedError("refine stopped; the draft and project.json are unchanged")
 
