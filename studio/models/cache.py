@@ -209,7 +209,7 @@ def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
             from studio.offline import NETWORK_FREE_BACKENDS, is_offline
 
             # An offline preset's hub model (the CLIP of the CLIP score): say so, without advice pointing back here.
-            if is_offline() and preset.name in NETWORK_FREE_BACKENDS and isinstance(error, OSError):
+            if is_offline() and preset.name in NETWORK_FREE_BACKENDS:
                 raise ModelUnavailableError(
                     f"{model_id!r} is not in the Hugging Face cache and the Hub is switched off (offline); "
                     "download it once with network to use it"
