@@ -132,7 +132,10 @@ def _check_preset(preset: Preset) -> None:
 def _text_to_image(preset: Preset) -> Any:
     from studio.models.cache import get_component
 
+    from studio.models.memory import enter_stage
+
     pipe = get_component(preset, "text_to_image")
+    enter_stage(preset, "references")
     pipe.set_progress_bar_config(disable=True)  # the stage reports progress itself
     return pipe
 
