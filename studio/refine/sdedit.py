@@ -54,7 +54,7 @@ def sdedit_frames(preset: Preset, pixels: np.ndarray, prompt: str, *, strength: 
 
     latents = denoise_video(latents, unet=unet, scheduler=scheduler, text_states=text_states, window=config.window,
                             overlap=config.overlap, steps=config.steps, strength=strength, guidance=config.guidance,
-                            guidance_rescale=config.guidance_rescale,
+                            guidance_rescale=config.guidance_rescale, windows_per_call=config.windows_per_call,
                             mode=mode, generator=generator, stop=stop, on_step=on_step)
     report(0.92, "decoding")
     return latents_to_frames(onto_device(preset, vae), latents, tiling=config.vae_tiling)

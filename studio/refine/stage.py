@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WINDOWS_PER_CALL = 2  # windows per UNet call (x2 for guidance): bounds GPU memory at 720x720
+WINDOWS_PER_CALL = 2  # windows per UNet call (x2 for guidance) of a direct call; a stage passes refine.windows_per_call
 XT_SLICE_NAME = "refined_xt.png"
 
 Progress = Callable[[float, str], None]
@@ -108,7 +108,7 @@ def sdedit_timesteps(scheduler, steps: int, strength: float) -> "torch.Tensor":
 
 
 def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch.Tensor", guidance: float,
-                    guidance_rescale: float = 0.0) -> "torch.Tensor":
+                    guidance_rescale: float = 0.0, windows_per_call: int = WINDOWS_PER_CALL) -> "torch.Tensor":
     """Guided model output of each window: (n, 4, F, h, w) -> (n, 4, F, h, w) float32.
 
     Negative and positive prompts go through the UNet in one batch (batched CFG), a few windows per call.
@@ -120,7 +120,7 @@ def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch
 
     outputs = []
     with torch.no_grad():
-        for group in windows.split(WINDOWS_PER_CALL):
+        for group in windows.split(windows_per_call):
             count = group.shape[0]
             sample = torch.cat([group, group]).to(unet.device, unet.dtype)  # (2k, 4, F, h, w)
             states = text_states.to(unet.device, unet.dtype).repeat_interleave(count, dim=0)  # (2k, 77, D)
@@ -138,7 +138,7 @@ def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch
 
 def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "torch.Tensor", window: int, overlap: int,
                   steps: int, strength: float, guidance: float, mode: str, generator: "torch.Generator",
-                  guidance_rescale: float = 0.0,
+                  guidance_rescale: float = 0.0, windows_per_call: int = WINDOWS_PER_CALL,
                   stop=None, on_step: Callable[[int, int], None] | None = None) -> "torch.Tensor":
     """SDEdit of clean latents (1, 4, T, h, w) in overlapping windows; returns (1, 4, T, h, w) float32.
 
@@ -172,7 +172,8 @@ def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "tor
         if stop is not None and stop.is_set():
             raise StoppedError("refine stopped; the draft and project.json are unchanged")
         windows = sample if mode == "naive" else window_slices(sample, ranges)  # (n, 4, F, h, w)
-        output = predict_windows(unet, windows, timestep, text_states, guidance, guidance_rescale)  # (n, 4, F, h, w)
+        output = predict_windows(unet, windows, timestep, text_states, guidance, guidance_rescale,
+                                 windows_per_call)  # (n, 4, F, h, w)
         if mode != "naive":
             sources = blend_sources(num_frames, window, overlap, generator) if mode == "randomized" \
                 else fixed_sources(num_frames, window, overlap)
@@ -227,10 +228,15 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
         used_mode, frames = "lanczos", pixels
     else:
         used_mode = mode
+        from studio.models.memory import enter_stage
         from studio.refine.sdedit import sdedit_frames
 
-        frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
-                               strength=strength, stop=stop, report=report)
+        from studio.models.hub import running
+
+        enter_stage(preset, "refine")
+        with running(preset, "refiner_unet", preset.models.refiner):  # out of GPU memory: one line
+            frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
+                                   strength=strength, stop=stop, report=report)
     if stop is not None and stop.is_set():
         raise StoppedError("refine stopped; the draft and project.json are unchanged")
 
