@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.errors import ModelUnavailableError, StudioError
-from studio.generate.ckpt_reader import read_checkpoint
+from studio.generate.ckpt_reader import printable_name, read_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def refusal(report: LoadReport) -> str | None:
     for label, names in (("missing", report.missing), ("unexpected", report.unexpected),
                          ("mis-shaped", report.mismatched)):
         if names:
-            parts.append(f"{len(names)} {label} (first: {', '.join(names[:3])})")
+            parts.append(f"{len(names)} {label} (first: {', '.join(map(printable_name, names[:3]))})")
     if not parts:
         return None
     return (f"the StreamingT2V weights do not fit this model: {'; '.join(parts)}; "
