@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -66,26 +66,47 @@ def write_mp4_frames(frames: Iterable[np.ndarray], path: Path, width: int, heigh
 
 def read_video(path: Path, max_frames: int = MAX_EVAL_FRAMES) -> tuple[np.ndarray, float]:
     """Read a video file into (frames (T, H, W, 3) uint8, fps); a clear error if it is not a video."""
-    import imageio_ffmpeg
+    reader = VideoBatches(path, batch_frames=max_frames + 1, max_frames=max_frames)
+    return np.concatenate(list(reader)), reader.fps
 
-    path = Path(path)
-    if not path.is_file():
-        raise StudioError(f"video {path} does not exist")
-    try:
-        reader = imageio_ffmpeg.read_frames(str(path))
-        meta = reader.__next__()
-        width, height = meta["size"]
-        frames = []
-        for raw in reader:
-            frames.append(np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3))
-            if len(frames) > max_frames:
+
+class VideoBatches:
+    """A video file's frames, decoded in batches of at most `batch_frames` (B, H, W, 3) uint8, so a long
+    video is measured without being held whole; `fps`, `size` and `frames` (so far) as it goes.
+    More than `max_frames` frames, a file that is not a video, or no frame at all: one-line errors."""
+
+    def __init__(self, path: Path, batch_frames: int = 32, max_frames: int = MAX_EVAL_FRAMES):
+        self.path, self.batch_frames, self.max_frames = Path(path), int(batch_frames), int(max_frames)
+        self.fps, self.size, self.frames = 0.0, (0, 0), 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import imageio_ffmpeg
+
+        if not self.path.is_file():
+            raise StudioError(f"video {self.path} does not exist")
+        try:
+            reader = imageio_ffmpeg.read_frames(str(self.path))
+            try:
+                meta = reader.__next__()
+                width, height = self.size = tuple(meta["size"])
+                self.fps = float(meta.get("fps") or 0.0)
+                batch = []
+                for raw in reader:
+                    batch.append(np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3))
+                    self.frames += 1
+                    if self.frames > self.max_frames:
+                        raise StudioError(f"{self.path} has more than {self.max_frames} frames; trim it first")
+                    if len(batch) == self.batch_frames:
+                        yield np.stack(batch)
+                        batch = []
+                if batch:
+                    yield np.stack(batch)
+            finally:
                 reader.close()
-                raise StudioError(f"{path} has more than {max_frames} frames; trim it first")
-    except (RuntimeError, OSError, StopIteration, KeyError) as error:
-        raise StudioError(f"{path} is not a readable video ({first_line(error, 120)})") from None
-    if not frames:
-        raise StudioError(f"{path} has no frames")
-    return np.stack(frames), float(meta.get("fps") or 0.0)
+        except (RuntimeError, OSError, StopIteration, KeyError) as error:
+            raise StudioError(f"{self.path} is not a readable video ({first_line(error, 120)})") from None
+        if not self.frames:
+            raise StudioError(f"{self.path} has no frames")
 
 
 def save_frames(frames: np.ndarray, path: Path) -> Path:
