@@ -2,6 +2,7 @@
 
 import gradio as gr
 
+from studio.project.model import MAX_SEED
 from studio.ui import qa_panel, takes_panel
 from studio.ui.views import TIMELINE_COLUMNS, timeline_html
 
@@ -34,7 +35,7 @@ def build(ui) -> None:
             with gr.Row():
                 ui.chunk_index = gr.Number(label="Chunk", value=0, precision=0, minimum=0)
                 # The animatic draws a chunk from the scene alone: a seed would change nothing there.
-                ui.chunk_seed = gr.Number(label="New seed", value=-1, precision=0, minimum=-1,
+                ui.chunk_seed = gr.Number(label="New seed", value=-1, precision=0, minimum=-1, maximum=MAX_SEED,
                                           info="-1: the recorded one", visible=ui.preset.models.backend != "animatic")
             ui.chunk_prompt = gr.Textbox(label="Prompt for this chunk", lines=2, max_length=2000,
                                          placeholder="empty: the scene's prompt")

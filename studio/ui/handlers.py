@@ -19,7 +19,7 @@ import gradio as gr
 from studio.config import PLANNERS, REFINE_MODES, Preset
 from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
-from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
+from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, MAX_SEED, Project, load_project, scene_ids_to_make
 from studio.project.progress import SceneChangedError
 from studio.ui import metrics_view, owners, scene_images, views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
@@ -375,7 +375,7 @@ class Handlers:
         scene = project.script.scene(self._scene_id(project, scene_id))
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
         prompt = scene.chunks[index].prompt if index < len(scene.chunks) else scene.prompt_for_chunk(index)
-        return index, random.randint(0, 2**31 - 1), prompt
+        return index, random.randint(0, MAX_SEED), prompt
 
     @user_errors
     def show_scene(self, project_id: str, scene_id: str, request: gr.Request):

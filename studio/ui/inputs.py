@@ -12,6 +12,7 @@ import gradio as gr
 
 from studio.errors import StudioError, ValidationError
 from studio.media.images import MAX_UPLOAD_BYTES
+from studio.project.model import MAX_SEED
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def parse_seed(value: Any, what: str = "seed") -> int | None:
                 return None
         except (TypeError, ValueError):
             pass
-    return parse_count(value, what, 0, 2**31 - 1)
+    return parse_count(value, what, 0, MAX_SEED)
 
 
 def progress_adapter(progress: Any) -> Callable[[float, str], None]:

@@ -12,6 +12,7 @@ import random
 import gradio as gr
 
 from studio.errors import StudioError
+from studio.project.model import MAX_SEED
 from studio.ui.handlers import _session_hash
 from studio.ui.inputs import user_errors
 
@@ -53,7 +54,7 @@ def make_handlers(handlers):
         row = evt.row_value if getattr(evt, "row_value", None) else None
         index = int(row[0]) if row else int(evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index)
         prompt = scene.chunks[index].prompt if index < len(scene.chunks) else scene.prompt_for_chunk(index)
-        return index, random.randint(0, 2**31 - 1), prompt
+        return index, random.randint(0, MAX_SEED), prompt
 
     @user_errors
     def export_views(project_id: str, timeline_format: str, request: gr.Request, session=None):
