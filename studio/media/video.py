@@ -125,8 +125,8 @@ def chunk_shape(streaming, index: int) -> tuple[int, int, int]:
     return count, streaming.height, streaming.width
 
 
-def _stored_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    """The shape and dtype of the `frames` array in an npz, from its header alone (nothing is decompressed)."""
+def _stored_shape(path) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype of the `frames` array in an npz (a path or an open file), from its header alone."""
     with zipfile.ZipFile(path) as archive, archive.open("frames.npy") as handle:
         version = np.lib.format.read_magic(handle)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
@@ -134,9 +134,9 @@ def _stored_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
-def _check_stored_shape(path: Path, expected: tuple[int, int, int] | None) -> None:
+def _check_stored_shape(path: Path, expected: tuple[int, int, int] | None, handle=None) -> None:
     """Refuse a chunk file whose header promises the wrong thing, before its frames are read into memory."""
-    shape, dtype = _stored_shape(path)
+    shape, dtype = _stored_shape(path if handle is None else handle)
     if dtype != np.uint8 or len(shape) != 4 or shape[-1] != 3:
         raise StudioError(f"chunk file {path} holds {dtype} frames of shape {shape}, not uint8 (T, H, W, 3); regenerate that chunk")
     frames, height, width = shape[:3]
@@ -155,11 +155,15 @@ def load_frames(path: Path, expected: tuple[int, int, int] | None = None) -> np.
     `expected` is the (frames, height, width) the preset makes (chunk_shape); without it only the
     bounds every chunk obeys are checked.
     """
+    from studio.media.files import open_regular
+
     path = Path(path)
     try:
-        _check_stored_shape(path, expected)
-        with np.load(path, allow_pickle=False) as data:
-            frames = data["frames"]
+        with open_regular(path, "chunk file") as handle:  # a FIFO in its place would block for ever
+            _check_stored_shape(path, expected, handle)
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as data:
+                frames = data["frames"]
     except FileNotFoundError:
         raise StudioError(f"chunk file {path} is missing; regenerate that chunk") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
