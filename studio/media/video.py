@@ -6,6 +6,7 @@ so a crash never leaves a half-written video or chunk that looks finished.
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
 from pathlib import Path
@@ -15,6 +16,8 @@ import numpy as np
 
 from studio.errors import StudioError, first_line
 from studio.project.paths import atomic_path
+
+logger = logging.getLogger(__name__)
 
 MAX_EVAL_FRAMES = 10_000
 # Bounds on any chunk file, whatever the preset: a chunk holds 16-32 frames at most a few hundred pixels a side.
@@ -57,11 +60,43 @@ def write_mp4_frames(frames: Iterable[np.ndarray], path: Path, width: int, heigh
             macro_block_size=1, ffmpeg_log_level="error", output_params=["-movflags", "+faststart"],
         )
         writer.send(None)
-        for frame in frames:
-            writer.send(np.ascontiguousarray(frame[:even_height, :even_width]))
-            count += 1
-        writer.close()
+        try:
+            for frame in frames:
+                writer.send(np.ascontiguousarray(frame[:even_height, :even_width]))
+                count += 1
+        except OSError as error:  # ffmpeg died: imageio's message is its command and log, a dozen lines
+            logger.info("ffmpeg failed writing %s: %s", path, error)
+            raise StudioError(_write_failure(Path(path), f"ffmpeg stopped after {count} frames")) from None
+        finally:
+            writer.close()
+        # imageio does not check how ffmpeg ended: a write that failed (a full disk) leaves a cut file.
+        written = _frames_in(tmp)
+        if written != count:
+            raise StudioError(_write_failure(Path(path), f"the file holds {written} of its {count} frames"))
     return count
+
+
+def _frames_in(path: Path) -> int:
+    """Frames in the video at `path`, from its packets (no decoding); 0 when unreadable."""
+    import imageio_ffmpeg
+
+    try:
+        return int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
+    except (RuntimeError, OSError, ValueError):
+        return 0
+
+
+def _write_failure(path: Path, what: str) -> str:
+    """One line for a video that could not be written: a full disk says where to free space."""
+    import errno
+    import shutil
+
+    from studio.errors import no_space_message
+
+    free = shutil.disk_usage(path.parent).free
+    if free < 64 * 2**20:  # ffmpeg does not say why in a way we can read; a disk this full is the likely cause
+        return no_space_message(OSError(errno.ENOSPC, "no space", str(path)))
+    return f"could not write the video {path.name} ({what}); nothing was replaced (details with -v)"
 
 
 def read_video(path: Path, max_frames: int = MAX_EVAL_FRAMES) -> tuple[np.ndarray, float]:
