@@ -253,7 +253,7 @@ def concat_mp4(segments: list[Path], path: Path) -> Path:
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
                 raise StudioError(f"could not join {len(segments)} video segments into {path.name} "
-                                  f"({result.stderr.strip()[:160]})")
+                                  f"({(result.stderr.strip().splitlines() or ['ffmpeg failed'])[-1][:160]})")
     finally:
         listing.unlink(missing_ok=True)
     return path
