@@ -13,6 +13,7 @@ full-length latent; see studio/refine/stage.py for the modes (randomized, shared
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import TYPE_CHECKING, Callable
 
@@ -24,6 +25,8 @@ from studio.models.blending import blend_sources, check_window, fixed_sources, m
 
 if TYPE_CHECKING:
     import torch
+
+logger = logging.getLogger(__name__)
 
 WINDOWS_PER_CALL = 2  # windows per UNet call (x2 for guidance): bounds GPU memory at 720x720
 
