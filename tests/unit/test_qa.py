@@ -139,7 +139,7 @@ def test_a_fifo_in_place_of_a_chunk_or_an_image_is_skipped_not_waited_on(tmp_pat
 
     project_dir = make_project(tmp_path)
     paths = ProjectPaths(project_dir)
-    for fifo in (paths.chunk_frames("a", 1), paths.entity_image("fox")):
+    for fifo in (paths.take_frames("a", 1, 1), paths.entity_image("fox")):
         fifo.unlink()
         os.mkfifo(fifo)
     try:
