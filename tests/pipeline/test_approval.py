@@ -144,4 +144,4 @@ def test_a_stale_chunk_past_a_lowered_count_blocks_nothing_and_every_hint_works(
             words += ["--preset", str(small_preset_file)]
         assert main(words) == 0
     assert code == 0
-    assert load_project(path).script.scene("s0").refined
+    assert (path / "scenes/s0/refined.mp4").is_file() and not load_project(path).script.scene("s0").refined_outdated
