@@ -17,9 +17,9 @@ logger = logging.getLogger("studio")
 
 def command_modules() -> list:
     """The modules that register commands, in the order `--help` lists them (the pipeline's order)."""
-    from studio.cli import approve, archive, export, generate, plan, qa, references, refine, takes, tools, weights
+    from studio.cli import approve, archive, export, generate, models, plan, qa, references, refine, takes, tools, weights
 
-    return [plan, references, generate, takes, approve, refine, export, archive, qa, tools, weights]
+    return [plan, references, generate, takes, approve, refine, export, archive, qa, tools, weights, models]
 
 
 def build_parser() -> argparse.ArgumentParser:

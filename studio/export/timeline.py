@@ -41,6 +41,23 @@ def editor_text(text: str, suffix: str = ".otio") -> str:
     return line.replace("'", "\u2019") if suffix.lower() == ".fcpxml" else line
 
 
+PROJECT_TIMELINE = "timeline"  # the studio keeps one timeline in a project folder: timeline.<suffix>
+
+
+def project_timeline(project_dir: Path, suffix: str) -> Path:
+    """Where the studio keeps the project's timeline in format `suffix` (never named after an id, so a
+    saved or imported project's timeline keeps its name)."""
+    return Path(project_dir) / f"{PROJECT_TIMELINE}{check_timeline_path(Path('t' + suffix)).suffix.lower()}"
+
+
+def remove_other_timelines(project_dir: Path, keep: Path | None) -> None:
+    """Remove the project's timelines in other formats, and ones named after an old project id: the folder
+    (and its archive) offers the one just written."""
+    for path in Path(project_dir).iterdir():
+        if path.suffix.lower() in TIMELINE_ADAPTERS and path.is_file() and not path.is_symlink() and path != keep:
+            path.unlink(missing_ok=True)
+
+
 def timeline_rate(fps: int, suffix: str) -> int:
     """The rate the timeline counts in: the video's own in .otio, a timecode rate in the editors' formats."""
     if suffix.lower() == ".otio":

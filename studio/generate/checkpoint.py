@@ -220,8 +220,11 @@ def converted_path(preset) -> Path:
     """Where the fp16 conversion lives: beside the Hugging Face cache, named after the repo and file."""
     from huggingface_hub import constants
 
+    from studio.models.repos import revision_of
+
     m = preset.models
-    name = f"{m.streaming_checkpoint.replace('/', '--')}--{Path(m.streaming_checkpoint_file).stem}.fp16.safetensors"
+    revision = revision_of(preset, m.streaming_checkpoint)[:12]  # another revision is another file
+    name = f"{m.streaming_checkpoint.replace('/', '--')}--{revision}--{Path(m.streaming_checkpoint_file).stem}.fp16.safetensors"
     return Path(constants.HF_HUB_CACHE) / "streamstudio" / name
 
 
@@ -235,7 +238,10 @@ def load_released_weights(model, preset) -> LoadReport:
         try:
             from huggingface_hub import hf_hub_download
 
-            source = hf_hub_download(m.streaming_checkpoint, m.streaming_checkpoint_file)
+            from studio.models.repos import revision_of
+
+            source = hf_hub_download(m.streaming_checkpoint, m.streaming_checkpoint_file,
+                                     revision=revision_of(preset, m.streaming_checkpoint))
         except Exception as error:  # noqa: BLE001 - network, auth, missing file: one sentence either way
             raise ModelUnavailableError(
                 f"could not download {m.streaming_checkpoint}/{m.streaming_checkpoint_file} ({type(error).__name__}); "

@@ -72,8 +72,10 @@ def heal_seam(preset: Preset, left: np.ndarray, right: np.ndarray, *, prompt: st
     if preset.models.backend == "animatic":
         method, healed = "crossfade", crossfade_target(window, left_count)  # (n, H, W, 3) float64
     else:
+        from studio.models.memory import enter_stage
         from studio.models.sdedit import sdedit_frames
 
+        enter_stage(preset, "seam")
         method = "sdedit"
         try:
             healed = sdedit_frames(preset, window, prompt, strength=preset.refine.seam_strength, seed=int(seed),

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WINDOWS_PER_CALL = 2  # windows per UNet call (x2 for guidance): bounds GPU memory at 720x720
+WINDOWS_PER_CALL = 2  # windows per UNet call (x2 for guidance) of a direct call; a stage passes refine.windows_per_call
 
 Progress = Callable[[float, str], None]
 
@@ -58,7 +58,7 @@ def sdedit_timesteps(scheduler, steps: int, strength: float) -> "torch.Tensor":
 
 
 def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch.Tensor", guidance: float,
-                    guidance_rescale: float = 0.0) -> "torch.Tensor":
+                    guidance_rescale: float = 0.0, windows_per_call: int = WINDOWS_PER_CALL) -> "torch.Tensor":
     """Guided model output of each window: (n, 4, F, h, w) -> (n, 4, F, h, w) float32.
 
     Negative and positive prompts go through the UNet in one batch (batched CFG), a few windows per call.
@@ -70,7 +70,7 @@ def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch
 
     outputs = []
     with torch.no_grad():
-        for group in windows.split(WINDOWS_PER_CALL):
+        for group in windows.split(windows_per_call):
             count = group.shape[0]
             sample = torch.cat([group, group]).to(unet.device, unet.dtype)  # (2k, 4, F, h, w)
             states = text_states.to(unet.device, unet.dtype).repeat_interleave(count, dim=0)  # (2k, 77, D)
@@ -88,7 +88,7 @@ def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch
 
 def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "torch.Tensor", window: int, overlap: int,
                   steps: int, strength: float, guidance: float, mode: str, generator: "torch.Generator",
-                  guidance_rescale: float = 0.0,
+                  guidance_rescale: float = 0.0, windows_per_call: int = WINDOWS_PER_CALL,
                   stop=None, on_step: Callable[[int, int], None] | None = None) -> "torch.Tensor":
     """SDEdit of clean latents (1, 4, T, h, w) in overlapping windows; returns (1, 4, T, h, w) float32.
 
@@ -122,7 +122,8 @@ def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "tor
         if stop is not None and stop.is_set():
             raise StoppedError("refine stopped; the draft and project.json are unchanged")
         windows = sample if mode == "naive" else window_slices(sample, ranges)  # (n, 4, F, h, w)
-        output = predict_windows(unet, windows, timestep, text_states, guidance, guidance_rescale)  # (n, 4, F, h, w)
+        output = predict_windows(unet, windows, timestep, text_states, guidance, guidance_rescale,
+                                 windows_per_call)  # (n, 4, F, h, w)
         if mode != "naive":
             sources = blend_sources(num_frames, window, overlap, generator) if mode == "randomized" \
                 else fixed_sources(num_frames, window, overlap)
@@ -175,7 +176,7 @@ def sdedit_frames(preset: Preset, pixels: np.ndarray, prompt: str, *, strength: 
 
     latents = denoise_video(latents, unet=unet, scheduler=scheduler, text_states=text_states, window=config.window,
                             overlap=config.overlap, steps=config.steps, strength=strength, guidance=config.guidance,
-                            guidance_rescale=config.guidance_rescale,
+                            guidance_rescale=config.guidance_rescale, windows_per_call=config.windows_per_call,
                             mode=mode, generator=generator, stop=stop, on_step=on_step)
     report(0.92, "decoding")
     return latents_to_frames(onto_device(preset, vae), latents, tiling=config.vae_tiling)

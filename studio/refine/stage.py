@@ -118,10 +118,14 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
         used_mode, frames = "lanczos", pixels
     else:
         used_mode = mode
+        from studio.models.hub import running
+        from studio.models.memory import enter_stage
         from studio.models.sdedit import sdedit_frames
 
-        frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
-                               strength=strength, stop=stop, report=report)
+        enter_stage(preset, "refine")
+        with running(preset, "refiner_unet", preset.models.refiner):  # out of GPU memory: one line
+            frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
+                                   strength=strength, stop=stop, report=report)
     if stop is not None and stop.is_set():
         raise StoppedError("refine stopped; the draft and project.json are unchanged")
 

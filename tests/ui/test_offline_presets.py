@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from studio.project.model import load_project
+from studio.project.paths import ProjectPaths
 from studio.ui.state import SessionState
 from tests.ui.conftest import fake_request
 
@@ -33,10 +34,10 @@ def test_regenerating_an_approved_card_draws_another_take_and_says_it_is_pending
     handlers, request, project_id, project_dir = animatic
     dog = next(e for e in load_project(project_dir).script.entities if e.name == "dog")
     assert dog.status == "approved"
-    before = np.asarray(Image.open(project_dir / dog.ref_image).convert("RGB")).astype(float)
+    before = np.asarray(Image.open(ProjectPaths(project_dir).entity_image(dog.id)).convert("RGB")).astype(float)
     cards, _, message = handlers.references(project_id, dog.id, dog.seed + 1, False, SessionState(), request)
     after_entity = next(e for e in load_project(project_dir).script.entities if e.id == dog.id)
-    after = np.asarray(Image.open(project_dir / after_entity.ref_image).convert("RGB")).astype(float)
+    after = np.asarray(Image.open(ProjectPaths(project_dir).entity_image(dog.id)).convert("RGB")).astype(float)
     assert np.abs(before - after).mean() > 8  # another pose, palette and paper, not a hue nudge
     assert after_entity.status == "pending" and next(c for c in cards if c["id"] == dog.id)["status"] == "pending"
     assert "was approved" in message and "pending until you approve it" in message and "dog" in message

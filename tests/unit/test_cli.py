@@ -11,9 +11,9 @@ from studio.cli import command_names, main
 ROOT = Path(__file__).resolve().parents[2]
 
 ALL = ["plan", "references", "refs", "generate", "regenerate", "takes", "approve", "refine", "export", "import", "qa",
-       "weights", "run", "eval", "bench"]
-# Unpacking an archive or marking chunks runs no model; weights has --preset on its actions.
-WITHOUT_PRESET = {"import", "weights", "approve"}
+       "weights", "models", "run", "eval", "bench"]
+# Unpacking an archive or marking chunks runs no model; weights and models have --preset on their actions.
+WITHOUT_PRESET = {"import", "weights", "models", "approve"}
 
 
 def test_help_lists_every_command():
