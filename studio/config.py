@@ -19,6 +19,7 @@ BACKENDS = ("tiny", "hub", "animatic", "random")
 # The one list of each choice: the CLI's choices, the preset checks, the UI's radios and the stages read these.
 PLANNERS = ("rules", "local", "remote")
 REFINE_MODES = ("randomized", "shared-noise", "naive")
+
 SCHEDULERS = ("ddim", "dpm-solver++", "unipc")
 # Chunk 0 of a text-started scene: the official stage runs diffusers' DPMSolverMultistepScheduler with its defaults.
 FIRST_CHUNK_SCHEDULERS = ("dpm-solver-multistep", *SCHEDULERS)
@@ -245,6 +246,14 @@ def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
     return value
 
 
+def check_cluster_spec(spec: str) -> str:
+    """A cluster to run on: local, auto or ray://HOST:PORT (what cluster.spec and --cluster accept).
+    Here, not in studio/cluster: the configuration is below every package that reads it, and imports none."""
+    if spec in ("local", "auto") or (spec.startswith("ray://") and len(spec) > len("ray://")):
+        return spec
+    raise StudioError(f"cluster {spec!r} is not one of local, auto or ray://HOST:PORT; pick one of those")
+
+
 def check_preset(preset: Preset) -> Preset:
     """Cross-field checks; raise with the key, the value and the file."""
     where = preset.source or preset.name
@@ -290,10 +299,8 @@ def check_preset(preset: Preset) -> Preset:
     if preset.export.transition not in ("cut", "crossfade"):
         raise StudioError(f"{where}: export.transition {preset.export.transition!r} must be cut or crossfade")
     if preset.cluster.spec or preset.cluster.workers:
-        from studio.cluster.connect import check_spec  # light: no Ray at import
-
         try:
-            check_spec(preset.cluster.spec)
+            check_cluster_spec(preset.cluster.spec)
         except StudioError as error:
             raise StudioError(f"{where}: cluster.spec: {error}") from None
         if preset.cluster.workers < 0:

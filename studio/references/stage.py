@@ -34,7 +34,7 @@ from typing import Any, Callable
 from studio.config import Preset, ReferencesConfig
 from studio.errors import StudioError, ValidationError
 from studio.media.images import load_rgb, png_bytes
-from studio.project.model import CAMERA_MOVES, ENTITY_STATUSES, Entity, Project, Scene, Script, load_project, save_project
+from studio.project.model import CAMERA_MOVES, ENTITY_STATUSES, MAX_SEED, Entity, Project, Scene, Script, load_project, save_project
 from studio.project.lock import locked_project
 from studio.project.paths import ProjectPaths, atomic_write_bytes
 from studio.references.ip_adapter import PIPELINE_LOCK, adapter_installed, ip_adapter_for
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 BACKGROUND_KIND = "background"
 BACKGROUND_ENTITY_PHRASE = "wide establishing shot, empty scene, no people"
-MAX_SEED = 2**32 - 1
 
 
 # ----------------------------------------------------------------------------- prompts and inputs

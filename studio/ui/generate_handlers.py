@@ -13,13 +13,13 @@ from typing import Any
 import gradio as gr
 
 from studio.errors import ValidationError
-from studio.project.model import MAX_CHUNKS_PER_SCENE, Project, load_project, scene_ids_to_make
+from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SEED, Project, load_project, scene_ids_to_make
 from studio.project.progress import SceneChangedError
 from studio.ui import scene_images, views
 from studio.ui.inputs import inline_errors, one_line, parse_count, parse_seed, user_errors
 from studio.ui.state import SessionState
 
-MAX_SEED_IN_PAGE = 2**31 - 1  # what a number box holds exactly (a float in the browser): the seeds the page offers
+MAX_SEED_IN_PAGE = MAX_SEED  # the one seed range (studio.project.model): what a number box holds exactly (a float in the browser): the seeds the page offers
 
 
 def _anchor_notes(project: Project, project_dir: Path, scene_ids: list[str]) -> dict[str, str]:

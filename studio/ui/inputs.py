@@ -10,8 +10,9 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from studio.errors import StudioError, ValidationError
+from studio.errors import StudioError, ValidationError, no_space_message
 from studio.media.images import MAX_UPLOAD_BYTES
+from studio.project.model import MAX_SEED
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ def _translate(error: BaseException) -> gr.Error:
         return error
     if isinstance(error, StudioError):
         return gr.Error(one_line(error), print_exception=False)
+    if no_space_message(error):  # the server's disk: its folders are not the visitor's to see
+        return gr.Error("the studio's disk is full, so this was not saved: delete projects or exports you no longer "
+                        "need, or ask whoever runs the studio to free space", print_exception=False)
     if isinstance(error, ModuleNotFoundError) and (error.name or "").startswith("studio."):
         return gr.Error(f"this stage is not available in this version ({error.name} is missing)", print_exception=False)
     logger.exception("unexpected error in a handler")
@@ -135,7 +139,7 @@ def parse_seed(value: Any, what: str = "seed") -> int | None:
                 return None
         except (TypeError, ValueError):
             pass
-    return parse_count(value, what, 0, 2**31 - 1)
+    return parse_count(value, what, 0, MAX_SEED)
 
 
 def progress_adapter(progress: Any) -> Callable[[float, str], None]:

@@ -3,6 +3,7 @@
 import gradio as gr
 
 from studio.config import REFINE_MODES
+from studio.project.model import MAX_SEED
 
 MODE_INFO = ("randomized: a random cut in every overlap at every step (no seams) · shared-noise: one noise, fixed cut "
              "· naive: independent windows (shows the seams)")
@@ -24,7 +25,7 @@ def build(ui) -> None:
         ui.refine_strength = gr.Slider(0.05, 1.0, value=refine.strength, step=0.05, label="Strength",
                                        info="how much the refiner may change (SDEdit noise level)", scale=3,
                                        visible=has_refiner)
-        ui.refine_seed = gr.Number(label="Seed", value=-1, precision=0, minimum=-1, scale=1,
+        ui.refine_seed = gr.Number(label="Seed", value=-1, precision=0, minimum=-1, maximum=MAX_SEED, scale=1,
                                    info="noise and cuts; -1: the scene's", visible=has_refiner)
         with gr.Column(scale=2, elem_classes=["action-buttons"]):
             ui.refine_btn = gr.Button("Refine", variant="primary", elem_id="refine-btn")
