@@ -9,6 +9,7 @@ import pytest
 from studio.errors import StudioError
 from studio.media.video import load_frames, load_scene_frames, read_video, save_frames, write_mp4
 from studio.project.model import Chunk, Scene
+from studio.project.paths import ProjectPaths
 
 
 def gradient_frames(count=12, size=32):
@@ -45,9 +46,12 @@ def test_chunk_files_round_trip_exactly_and_refuse_corruption(tmp_path):
 
 def test_scene_frames_concatenate_ready_chunks_only(tmp_path):
     first, second, third = gradient_frames(16), gradient_frames(8), gradient_frames(8)
+    paths = ProjectPaths(tmp_path)
     for index, frames in enumerate((first, second, third)):
-        save_frames(frames, tmp_path / f"chunk_{index:03d}.npz")
-    chunks = [Chunk(index=i, seed=i, prompt="p", frames=f"chunk_{i:03d}.npz") for i in range(3)]
+        target = paths.take_file("s", index, 1, "npz")
+        target.parent.mkdir(parents=True)
+        save_frames(frames, target)
+    chunks = [Chunk(index=i, seed=i, prompt="p") for i in range(3)]
     scene = Scene(id="s", title="s", event="e", chunks=chunks)
     assert load_scene_frames(tmp_path, scene).shape[0] == 32
     chunks[2].status = "stale"
