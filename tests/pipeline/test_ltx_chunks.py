@@ -141,7 +141,7 @@ def test_refine_keeps_the_frame_count_and_doubles_the_size(preset):
 def test_randomized_blending_draws_a_cut_per_overlap_per_step(preset, monkeypatch):
     """Each step of a three-window pass asks the blending for fresh cuts from the seeded generator; shared-noise
     uses the fixed mid cut. Bug caught: the windows merged once (or never) instead of at every step."""
-    import studio.refine.blending as blending
+    import studio.models.blending as blending
     from studio.generate.ltx.refine import ltx_refine_frames
 
     calls = []

@@ -5,7 +5,7 @@ in a few steps) applied to a whole scene the paper's way: the scene's latents ar
 LTXLatentUpsamplerModel (on denormalised latents, as the pipeline does), noised once with one shared noise
 tensor to the first level, and denoised window by window (`refine.window` / `refine.overlap` frames = whole
 latent frames), the overlaps merged at every step by randomized blending (a fresh cut per overlap per
-step, studio.refine.blending). So the frame count is kept and the size doubles.
+step, studio.models.blending). So the frame count is kept and the size doubles.
 
 Seam healing (keep-later) uses the same second pass without the upscaler, at refine.seam_strength.
 A clip of any length is padded to 8k + 1 frames with its last frame, and the padding is dropped after.
@@ -69,7 +69,7 @@ def ltx_refine_frames(preset: Preset, frames: np.ndarray, prompt: str, *, streng
     total = latents.shape[2]
     ranges_window = window if total > window else None
     if mode == "naive" and ranges_window is not None:
-        from studio.refine.blending import window_ranges, window_slices
+        from studio.models.blending import window_ranges, window_slices
 
         clean = window_slices(latents, window_ranges(total, window, overlap))  # (n, C, w, h, w)
     else:

@@ -9,7 +9,7 @@ the noise level has fallen below 1 - strength, so at strength 1 they are never c
 
 The windowed loop is the paper's randomized blending on this model: every window is denoised from one
 shared noise tensor and, at every step, each overlap takes its velocity from the left window up to a
-fresh random cut and from the right one after it (studio.refine.blending); the solver then steps once
+fresh random cut and from the right one after it (studio.models.blending); the solver then steps once
 over the whole video.
 """
 
@@ -118,7 +118,7 @@ class LtxModels:
         """
         import torch
 
-        from studio.refine.blending import blend_sources, fixed_sources, merge_windows, window_ranges, window_slices
+        from studio.models.blending import blend_sources, fixed_sources, merge_windows, window_ranges, window_slices
 
         if mode not in REFINE_MODES:
             raise StudioError(f"refine mode {mode!r} must be one of {', '.join(REFINE_MODES)}")
