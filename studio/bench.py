@@ -194,10 +194,6 @@ def baseline_preset(preset: Preset) -> Preset:
 def run_bench(preset: Preset, *, chunk_counts: list[int] | None = None, steps: int | None = None,
               baseline: bool = False) -> dict[str, Any]:
     """Run the benchmark and return the report (a JSON-serialisable dict)."""
-    if preset.models.family == "ltx":
-        from studio.generate.ltx.bench import run_ltx_bench
-
-        return run_ltx_bench(preset, chunk_counts=chunk_counts, steps=steps, baseline=baseline)
     preset, counts = _check_bench(preset, chunk_counts, steps)
     from studio.models.cache import device_for
 
@@ -358,10 +354,6 @@ def _bench_refine(project_dir: Path, preset: Preset, cuda: bool) -> dict[str, An
 
 def format_bench(report: dict[str, Any]) -> str:
     """The report as a few human lines."""
-    if report.get("family") == "ltx":
-        from studio.generate.ltx.bench import format_ltx_bench
-
-        return format_ltx_bench(report)
     lines = [f"preset {report['preset']} on {report['device']} ({report['dtype']}, {report['steps']} steps, "
              f"{report['scheduler']}, {report['frame_size'][1]}x{report['frame_size'][0]})"]
     for count, seconds in report["seconds_per_chunk_by_chunks"].items():

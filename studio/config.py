@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError, first_line
-from studio.project.model import MAX_TAKES_PER_CHUNK
+from studio.project.model import FAMILIES, MAX_TAKES_PER_CHUNK
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 BACKENDS = ("tiny", "hub", "animatic", "random")
@@ -24,8 +24,6 @@ SCHEDULERS = ("ddim", "dpm-solver++", "unipc")
 # Chunk 0 of a text-started scene: the official stage runs diffusers' DPMSolverMultistepScheduler with its defaults.
 FIRST_CHUNK_SCHEDULERS = ("dpm-solver-multistep", *SCHEDULERS)
 FIRST_CHUNK_UNETS = ("base", "streaming")
-# The video model family: the paper's StreamingT2V (UNet3D + CAM + APM) or LTX-Video (studio/generate/ltx/).
-FAMILIES = ("streaming-t2v", "ltx")
 BETWEEN_STAGES = ("offload", "free", "keep")
 
 

@@ -114,6 +114,11 @@ class Chunk:
     takes: list[Take] = field(default_factory=list)
 
 
+# The video model families (a preset's models.family; a scene records the one that made its chunks): the
+# paper's StreamingT2V (UNet3D + CAM + APM) or LTX-Video (studio/generate/ltx/).
+FAMILIES = ("streaming-t2v", "ltx")
+
+
 @dataclass
 class Scene:
     """One scene of the script; made chunk by chunk from its scene image (or from text alone)."""
@@ -362,8 +367,6 @@ def scene_from_dict(data: Any, where: str = "scene") -> Scene:
 
 
 def _family(data: dict, where: str) -> str:
-    from studio.config import FAMILIES
-
     family = _optional(data, "family", str, where, "")
     if family and family not in FAMILIES:
         raise ValidationError(f"{where}.family {family[:40]!r} must be one of {', '.join(FAMILIES)} (or absent)")

@@ -180,7 +180,7 @@ def test_bench_ltx_builds_the_full_size_architecture_without_memory():
 def test_bench_reports_seconds_per_second_of_video(preset):
     """`bench` on an LTX preset runs the real loop and counts a chunk's new frames (8 at 8 fps: one second).
     Bug caught: the video seconds counted from the whole 17-frame clip, context included."""
-    from studio.bench import run_bench
+    from studio.generate.ltx.bench import run_ltx_bench as run_bench
 
     quick = dataclasses.replace(preset, bench=dataclasses.replace(preset.bench, refine=False))
     report = run_bench(quick, chunk_counts=[1])
