@@ -87,7 +87,8 @@ def test_takes_rerun_and_keep_later(project, capsys, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a model was called")
     monkeypatch.setattr("studio.generate.gpu_chunk._make_here", refuse)
-    monkeypatch.setattr("studio.generate.keep_later.heal_seam", refuse)
+    monkeypatch.setattr("studio.generate.gpu_chunk.heal_seam_in_gpu_call", refuse)
+    monkeypatch.setattr("studio.generate.seam.heal_seam", refuse)
     out = cli(capsys, "takes", project, "--scene", "scene-1", "--chunk", 0, "--use", 1, "--preset", "tiny-ltx")
     assert "take 1 is active" in out
     assert np.array_equal(frames(project), original)
