@@ -33,11 +33,12 @@ screenshots:
 # `make mutate-refine`; several side by side: `make -j3 mutate-generate mutate-refine mutate-project`.
 MUTATE_MODULES ?= generate refine project cluster owners
 MUTATE_SECONDS ?= 1800
+MUTATE_PYTHON ?= $(CURDIR)/.venv/bin/python
 mutate:
-	for module in $(MUTATE_MODULES); do PYTHON=$(CURDIR)/.venv/bin/python nice -n 10 bash scripts/mutate.sh $$module $(MUTATE_SECONDS); done
+	for module in $(MUTATE_MODULES); do PYTHON=$(MUTATE_PYTHON) nice -n 10 bash scripts/mutate.sh $$module $(MUTATE_SECONDS); done
 
 mutate-%:
-	PYTHON=$(CURDIR)/.venv/bin/python nice -n 10 bash scripts/mutate.sh $* $(MUTATE_SECONDS)
+	PYTHON=$(MUTATE_PYTHON) nice -n 10 bash scripts/mutate.sh $* $(MUTATE_SECONDS)
 
 mutate-results:
 	cat .mutate/*.txt
