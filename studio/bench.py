@@ -403,7 +403,8 @@ def format_bench(report: dict[str, Any]) -> str:
                      f"({r['seconds_per_frame']:.3f} s/frame)")
     if "animatic" in report:
         a = report["animatic"]
-        lines.append(f"  animatic: {a['frames']} frames at {a['size'][1]}x{a['size'][0]} in {a['seconds_per_chunk']:.3f} s per chunk")
+        lines.append(f"  animatic: {a['frames']} frames at {a['size'][1]}x{a['size'][0]} "
+                     f"in {a['seconds_per_chunk']:.3f} s per chunk")
     if "baseline" in report:
         b = report["baseline"]
         lines.append(f"  baseline (fp32, eager, unbatched guidance): {b['seconds_per_chunk']:.3f} s/chunk; speed-up x{b['speedup']:.2f}")
