@@ -58,26 +58,8 @@ watch=$!
 wait "$run" || true
 kill "$watch" 2>/dev/null || true
 cp .mutmut-cache "$root/.mutate/$module.cache"
-"$python" - "$module" "$paths" "$(( $(date +%s) - started ))" > "$root/.mutate/$module.txt" <<'PY'
-import sqlite3, sys
-
-module, paths, seconds = sys.argv[1:]
-db = sqlite3.connect(".mutmut-cache")
-rows = db.execute("select m.id, m.status, l.line_number, l.line, s.filename from mutant m join line l on m.line = l.id "
-                  "join sourcefile s on l.sourcefile = s.id order by s.filename, l.line_number").fetchall()
-total_lines = {}
-for name in paths.split(","):
-    total_lines[name] = None
-statuses = {}
-for _, status, *_ in rows:
-    statuses[status] = statuses.get(status, 0) + 1
-killed = sum(statuses.get(s, 0) for s in ("ok_killed", "ok_suspicious", "bad_timeout"))
-tested = killed + statuses.get("bad_survived", 0)
-print(f"module {module}: {paths}")
-print(f"{tested} mutants tested of {len(rows)} in {seconds} s: {killed} killed, {statuses.get('bad_survived', 0)} survived"
-      + (f", score {killed / tested:.0%}" if tested else "") + f"; {statuses.get('untested', 0)} not reached")
-for mutant_id, status, line_number, line, filename in rows:
-    if status == "bad_survived":
-        print(f"survived #{mutant_id} {filename}:{line_number + 1}: {line.strip()}")
-PY
+for file in $(echo "$paths" | tr , ' '); do  # a stopped run may have left its last mutant in place
+  if [ -f "$file.bak" ]; then mv "$file.bak" "$file"; fi
+done
+"$python" "$root/scripts/mutate_report.py" "$module" "$paths" "$(( $(date +%s) - started ))" > "$root/.mutate/$module.txt"
 cat "$root/.mutate/$module.txt"
