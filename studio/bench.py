@@ -82,7 +82,7 @@ def _bench_project(root: Path, preset: Preset, num_chunks: int) -> Path:
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (s.height, s.width, 3), dtype=np.uint8)).save(image_path)
     scene = Scene(id="scene-1", title="bench", event=BENCH_PROMPT, entity_ids=["fox"], camera="pan right",
-                  n_chunks=num_chunks, seed=1, scene_image="scenes/scene-1/image.png")
+                  n_chunks=num_chunks, seed=1)  # its scene image: image.png, where paths.py puts it
     script = Script(prompt=BENCH_PROMPT, scenes=[scene], entities=[Entity(id="fox", name="fox", status="approved")])
     save_project(Project(id=f"bench-{num_chunks}", preset=preset.name, script=script), project_dir)
     return project_dir

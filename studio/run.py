@@ -17,6 +17,7 @@ def run_all(prompt: str, project_dir: Path, preset: Preset, *, output: Path, pla
     from studio.generate.stage import generate_project
     from studio.plan.stage import plan_project
     from studio.references.stage import make_references
+    from studio.project.paths import ProjectPaths
     from studio.refine.stage import refine_project
 
     # 1. Plan.
@@ -24,7 +25,8 @@ def run_all(prompt: str, project_dir: Path, preset: Preset, *, output: Path, pla
     log(f"plan: {len(project.script.scenes)} scenes, {len(project.script.entities)} entities")
     # 2. Cast: every reference is approved as made (there is nobody to review them in a batch run).
     project = make_references(project_dir, preset, approve=True)
-    log(f"refs: {sum(1 for e in project.script.entities if e.ref_image)} entity images")
+    paths = ProjectPaths(project_dir)
+    log(f"refs: {sum(1 for e in project.script.entities if paths.entity_image(e.id).is_file())} entity images")
     # 3. Shoot.
     for event in generate_project(project_dir, preset, num_chunks=num_chunks, stop=stop):
         log(f"generate: {event.scene_id} chunk {event.index} ({event.seconds:.1f} s)")

@@ -1,10 +1,11 @@
-"""Entity cards and scene composition: a drawn card per entity (a silhouette in a colour read from its
-description, its name written on it) or its reference image, placed on the scene's background."""
+"""Entity cards and scene composition: a drawn card per entity (a silhouette of its kind in a colour read
+from its description, its name written on it) or its reference image, placed on the scene's background."""
 
 from __future__ import annotations
 
 import colorsys
 import logging
+import re
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -23,21 +24,14 @@ COLOR_WORDS: dict[str, tuple[int, int, int]] = {
     "white": (235, 235, 235), "grey": (130, 130, 135), "gray": (130, 130, 135), "silver": (180, 185, 195),
 }
 
-# Silhouette kinds and the words that pick them (checked in this order; a person is the default).
+# Silhouettes the planner's kind lexicon does not name (studio.plan.kinds names people, animals, vehicles
+# and celestial bodies), checked in this order.
 SHAPE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("robot", ("robot", "android", "droid", "mech", "cyborg")),
-    ("bird", ("bird", "owl", "eagle", "parrot", "duck", "chicken", "crow", "hawk", "penguin", "swan")),
-    ("fish", ("fish", "whale", "dolphin", "shark", "octopus")),
-    ("animal", ("fox", "dog", "cat", "wolf", "horse", "deer", "lion", "tiger", "bear", "rabbit", "cow", "sheep",
-                "dragon", "dinosaur", "puppy", "kitten", "mouse", "pig", "goat", "elephant", "monster", "unicorn")),
-    ("rocket", ("rocket", "spaceship", "spacecraft", "shuttle")),
-    ("boat", ("boat", "ship", "sailboat", "yacht", "canoe", "submarine")),
-    ("car", ("car", "truck", "bus", "van", "taxi", "train", "tractor", "bike", "bicycle", "motorcycle")),
     ("tree", ("tree", "plant", "flower", "bush", "oak", "pine")),
     ("house", ("house", "castle", "tower", "cabin", "building", "temple", "hut", "lighthouse")),
-    ("person", ("man", "woman", "girl", "boy", "child", "kid", "person", "knight", "wizard", "chef", "detective",
-                "astronaut", "pirate", "king", "queen", "princess", "prince", "soldier", "doctor", "farmer")),
 )
+PATTERNS = ("plain", "stripes", "dots", "grid")
 PAPER = (248, 244, 232)
 INK = (32, 30, 36)
 
@@ -53,12 +47,51 @@ def entity_color(entity: Entity, seed: int = 0) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
+def _noun_shape(words: list[str]) -> str:
+    """The silhouette of the noun phrase `words` by its head ('golden retriever' -> animal, 'hot air balloon'
+    -> plane, 'the moon' -> moon), or ''."""
+    from studio.plan import kinds
+
+    if not words:
+        return ""
+    head = kinds.noun_kind(words)
+    lemma = kinds.head_lemma(words)
+    for shape, keywords in SHAPE_WORDS[:1]:
+        if lemma in keywords:
+            return shape
+    if head == "animal":
+        return "bird" if lemma in kinds.BIRDS else "fish" if lemma in kinds.WATER_ANIMALS else "animal"
+    if head == "vehicle":
+        return kinds.VEHICLES[lemma]
+    if head == "celestial":
+        return lemma if lemma in ("sun", "moon", "star", "comet") else "planet"
+    if head == "person":
+        return "person"
+    return next((shape for shape, keywords in SHAPE_WORDS if lemma in keywords), "")
+
+
 def shape_kind(entity: Entity) -> str:
-    words = words_of(f"{entity.name} {entity.description}")
-    for kind, keywords in SHAPE_WORDS:
-        if words & set(keywords):
-            return kind
+    """The silhouette: the head of the name decides ('grey dog' is an animal, 'a boy with a dog' a person), then
+    the description's words, then the entity's kind (a character with no known noun is a person)."""
+    name = re.findall(r"[A-Za-z][A-Za-z'-]*", entity.name)
+    found = _noun_shape(name)
+    if found:
+        return found
+    for word in re.findall(r"[A-Za-z][A-Za-z'-]*", f"{entity.name} {entity.description}"):
+        found = _noun_shape([word])
+        if found:
+            return found
     return {"object": "object", "background": "house"}.get(entity.kind, "person")
+
+
+def card_variant(seed: int) -> dict:
+    """What a seed changes on a drawn card, so a regenerated card is visibly another take: the pose (facing,
+    tilt, size, offset), the palette (shade, border accent) and the layout (the paper's pattern)."""
+    rng = np.random.default_rng([seed % (2**32), 17])
+    # Facing and paper cycle with the seed, so the next seed (the CLI's default re-roll) always turns or re-papers it.
+    return {"mirror": bool(seed % 2), "tilt": float(rng.uniform(-12, 12)), "scale": float(rng.uniform(0.78, 1.0)),
+            "offset": float(rng.uniform(-0.1, 0.1)), "shade": float(rng.uniform(0.85, 1.15)),
+            "accent_hue": float(rng.uniform(0, 1)), "pattern": PATTERNS[(seed // 2) % len(PATTERNS)]}
 
 
 def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, float, float], fill) -> None:
@@ -142,24 +175,75 @@ def _draw_shape(draw: ImageDraw.ImageDraw, kind: str, box: tuple[float, float, f
         rect(0.43, 0.65, 0.57, 0.95, color=dark)
         rect(0.25, 0.52, 0.37, 0.64, color=(250, 235, 170))
         rect(0.63, 0.52, 0.75, 0.64, color=(250, 235, 170))
+    elif kind == "plane":
+        ellipse(0.08, 0.42, 0.92, 0.6)
+        poly([(0.4, 0.5), (0.62, 0.5), (0.42, 0.86), (0.3, 0.86)], color=dark)
+        poly([(0.42, 0.5), (0.6, 0.5), (0.44, 0.16), (0.34, 0.16)], color=dark)
+        poly([(0.08, 0.5), (0.16, 0.5), (0.1, 0.3), (0.04, 0.3)], color=dark)
+        for left in (0.62, 0.7, 0.78):
+            ellipse(left, 0.46, left + 0.05, 0.52, color=(200, 225, 240))
+    elif kind == "sun":
+        for k in range(12):
+            angle = k * np.pi / 6
+            tip = (cx + 0.48 * w * np.cos(angle), y0 + 0.5 * h + 0.48 * h * np.sin(angle))
+            left = (cx + 0.3 * w * np.cos(angle - 0.18), y0 + 0.5 * h + 0.3 * h * np.sin(angle - 0.18))
+            right = (cx + 0.3 * w * np.cos(angle + 0.18), y0 + 0.5 * h + 0.3 * h * np.sin(angle + 0.18))
+            draw.polygon([left, tip, right], fill=dark)
+        ellipse(0.22, 0.22, 0.78, 0.78)
+    elif kind == "moon":
+        ellipse(0.15, 0.1, 0.85, 0.8)
+        ellipse(0.35, 0.02, 1.0, 0.72, color=(0, 0, 0, 0))  # the layer is transparent: a crescent is left
+    elif kind in ("star", "comet"):
+        if kind == "comet":
+            poly([(0.05, 0.95), (0.5, 0.42), (0.62, 0.56)], color=dark)
+        points = [(0.5 + (0.45 if k % 2 == 0 else 0.18) * np.sin(k * np.pi / 5),
+                   0.45 - (0.45 if k % 2 == 0 else 0.18) * np.cos(k * np.pi / 5)) for k in range(10)]
+        poly(points)
+    elif kind == "planet":
+        ellipse(0.22, 0.22, 0.78, 0.78)
+        draw.ellipse((x0 + 0.02 * w, y0 + 0.42 * h, x0 + 0.98 * w, y0 + 0.6 * h), outline=dark, width=max(2, int(w * 0.04)))
+        ellipse(0.32, 0.3, 0.5, 0.42, color=tuple(min(255, int(c * 1.25)) for c in fill))
     else:  # object: a faceted gem-box, deliberately generic
         rect(0.18, 0.3, 0.82, 0.9, r=0.1)
         poly([(0.18, 0.3), (0.35, 0.12), (0.65, 0.12), (0.82, 0.3)], color=dark)
         rect(0.3, 0.42, 0.45, 0.55, color=tuple(min(255, int(c * 1.4) + 30) for c in fill), r=0.05)
 
 
+def _pattern(draw: ImageDraw.ImageDraw, pattern: str, size: tuple[int, int], color: tuple[int, int, int]) -> None:
+    width, height = size
+    step = max(6, width // 9)
+    if pattern == "stripes":
+        for x in range(-height, width, step):
+            draw.line((x, height, x + height, 0), fill=color, width=max(1, step // 3))
+    elif pattern == "dots":
+        for y in range(step // 2, height, step):
+            for x in range(step // 2 + (step // 2 if (y // step) % 2 else 0), width, step):
+                draw.ellipse((x - step // 6, y - step // 6, x + step // 6, y + step // 6), fill=color)
+    elif pattern == "grid":
+        for x in range(0, width, step):
+            draw.line((x, 0, x, height), fill=color, width=max(1, step // 8))
+        for y in range(0, height, step):
+            draw.line((0, y, width, y), fill=color, width=max(1, step // 8))
+
+
 def render_entity_card(entity: Entity, width: int, height: int, seed: int) -> Image.Image:
     """An RGB card for `entity`: a silhouette in its colour and its name written underneath. The shape
-    comes from words in its name and description (fox -> animal, robot, boat, ...); `seed` only nudges a
-    colour that had to be hashed (no colour word), so a re-roll looks related."""
+    comes from the entity's noun (fox -> animal, ship -> boat, moon -> moon; studio.plan.kinds); `seed`
+    picks the pose, the shade and accent of the palette and the paper's pattern (card_variant), so a
+    regenerated card is visibly another take of the same entity."""
     big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
-    color = entity_color(entity, seed)
+    variant = card_variant(seed)
+    base = entity_color(entity, seed)
+    color = tuple(max(0, min(255, int(c * variant["shade"]))) for c in base)
+    r, g, b = colorsys.hsv_to_rgb(variant["accent_hue"], 0.5, 0.6)
+    accent = (int(r * 255), int(g * 255), int(b * 255))
     paper = tuple(int(p * 0.9 + c * 0.1) for p, c in zip(PAPER, color))
     card = Image.new("RGB", (big_w, big_h), paper)
     draw = ImageDraw.Draw(card)
+    _pattern(draw, variant["pattern"], (big_w, big_h), tuple(int(p * 0.9 + c * 0.1) for p, c in zip(paper, accent)))
     border = max(2, big_w // 40)
     draw.rounded_rectangle((border, border, big_w - border, big_h - border), radius=border * 3,
-                           outline=tuple(int(c * 0.6) for c in color), width=border)
+                           outline=tuple(int(c * 0.6 + a * 0.4) for c, a in zip(color, accent)), width=border)
     # The name gets the bottom quarter; the silhouette the square-ish space above it.
     lines, face = fit_text(entity.name or entity.id, big_w - 6 * border, 2, max(8, big_h // 9))
     text_block = line_height(face) * len(lines) + 3 * border
@@ -168,7 +252,17 @@ def render_entity_card(entity: Entity, width: int, height: int, seed: int) -> Im
     side = max(4, min(big_w - 8 * border, big_h - text_block - 6 * border))
     x0, y0 = (big_w - side) / 2, 3 * border + (big_h - text_block - 6 * border - side) / 2
     draw.ellipse((x0 + side * 0.1, y0 + side * 0.93, x0 + side * 0.9, y0 + side * 1.02), fill=tuple(int(c * 0.85) for c in paper))
-    _draw_shape(draw, shape_kind(entity), (x0, y0, x0 + side, y0 + side), color)
+    # The pose: the silhouette drawn on its own layer, then turned, tilted, sized and shifted by the seed.
+    figure = Image.new("RGBA", (int(side), int(side)), (0, 0, 0, 0))
+    _draw_shape(ImageDraw.Draw(figure), shape_kind(entity), (0, 0, int(side), int(side)), color)
+    if variant["mirror"]:
+        figure = figure.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    figure = figure.rotate(variant["tilt"], resample=Image.Resampling.BICUBIC)
+    scaled = max(4, int(side * variant["scale"]))
+    figure = figure.resize((scaled, scaled), Image.Resampling.LANCZOS)
+    left = int(x0 + (side - scaled) / 2 + variant["offset"] * side)
+    top = int(y0 + side - scaled)
+    card.paste(figure, (left, top), figure)
     for row, line in enumerate(lines):
         y = big_h - text_block + border + row * line_height(face)
         draw.text(((big_w - text_width(line, face)) / 2, y), line, font=face, fill=INK)
@@ -222,7 +316,7 @@ def _place_cards(layer: Image.Image, cast: list[Entity], entity_images: dict[str
     for index, entity in enumerate(cast):
         image = entity_images.get(entity.id)
         if image is None:
-            image = render_entity_card(entity, max(8, int(card_w)), max(8, int(card_h)), seed)
+            image = render_entity_card(entity, max(8, int(card_w)), max(8, int(card_h)), entity.seed)
         else:
             image = _framed(image.convert("RGB"), int(card_w), int(card_h))
         card = image.convert("RGBA").rotate(float(rng.uniform(-3.0, 3.0)), resample=Image.Resampling.BICUBIC,

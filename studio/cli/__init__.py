@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from studio.errors import StudioError
 
@@ -36,6 +37,15 @@ def command_names() -> list[str]:
     return list(subparsers.choices)
 
 
+def _open_project(args: argparse.Namespace) -> None:
+    """A command on an existing project opens it first: an old layout is moved, what a kill left is swept."""
+    project = getattr(args, "project", None)
+    if isinstance(project, Path) and (project / "project.json").is_file():
+        from studio.project.layout import open_project
+
+        open_project(project)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -44,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
         quiet_libraries()
     try:
+        _open_project(args)
         return args.handler(args)
     except StudioError as error:
         print(f"error: {error}", file=sys.stderr)

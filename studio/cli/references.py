@@ -21,12 +21,15 @@ def register(commands) -> None:
 
 
 def run_references(args: argparse.Namespace) -> int:
+    from studio.project.paths import ProjectPaths
     from studio.references.stage import make_references
 
     preset = resolve_preset(args.preset, args.project)
     project = make_references(args.project, preset, entity_id=args.entity, seed=args.seed, approve=args.approve,
                                progress=tqdm_progress("references"))
-    made = sum(1 for e in project.script.entities if e.ref_image) + sum(1 for s in project.script.scenes if s.scene_image)
+    paths = ProjectPaths(args.project)
+    made = (sum(1 for e in project.script.entities if paths.entity_image(e.id).is_file())
+            + sum(1 for s in project.script.scenes if paths.scene_image(s.id).is_file()))
     pending = [e.id for e in project.script.entities if e.status == "pending"]
     print(f"{made} reference and scene images in {args.project}")
     if pending:

@@ -37,8 +37,8 @@ def regenerate_chunk_on_cluster(cluster: Cluster, project_dir: Path, preset: Pre
     event = sent.event
     if not shared:  # the worker's paths were in its scratch folder
         paths = ProjectPaths(project_dir)
-        event.frames_path = paths.absolute(scene.chunks[event.index].frames)
-        event.preview_path = paths.absolute(scene.chunks[event.index].preview)
+        event.frames_path = paths.chunk_frames(scene.id, scene.chunks[event.index])
+        event.preview_path = paths.chunk_preview(scene.id, scene.chunks[event.index])
     return event
 
 
@@ -61,7 +61,7 @@ def refine_scene_on_cluster(cluster: Cluster, project_dir: Path, preset: Preset,
     result = sent.result
     if not shared:
         paths = ProjectPaths(project_dir)
-        result.path = paths.absolute(scene.refined)
+        result.path = paths.refined(scene.id)
         if result.xt_slice_path is not None:
             result.xt_slice_path = paths.scene_dir(scene_id) / Path(result.xt_slice_path).name
     if progress is not None:

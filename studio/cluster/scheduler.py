@@ -139,8 +139,8 @@ class _Run:
         event = sent.event
         if not self.shared[actor]:  # the worker's paths are in its scratch folder
             paths = ProjectPaths(self.project_dir)
-            event.frames_path = paths.absolute(scene.chunks[event.index].frames)
-            event.preview_path = paths.absolute(scene.chunks[event.index].preview)
+            event.frames_path = paths.chunk_frames(scene.id, scene.chunks[event.index])
+            event.preview_path = paths.chunk_preview(scene.id, scene.chunks[event.index])
         return event
 
     def _cancel_running(self) -> None:
@@ -175,12 +175,16 @@ def merge_scene(project_dir: Path, scene_record: dict, files: dict[str, bytes]):
     """A worker's result on the head: its files (unshared folder) written atomically, then its scene's record
     merged into project.json as it is now on disk (other jobs may have saved other scenes meanwhile)."""
     paths = ProjectPaths(project_dir)
-    for relative, data in files.items():
-        atomic_write_bytes(paths.absolute(relative), data)
     scene = scene_from_dict(scene_record)
-    with _HEAD_WRITES, project_lock(project_dir):  # and with the studio's other writers of this project
+    folder = paths.scene_dir(scene.id).resolve()
+    with _HEAD_WRITES, project_lock(project_dir):  # and with the studio's other writers of this project (and its
+        for relative, data in files.items():       # open, which sweeps take files no record names yet)
+            target = paths.absolute(relative)
+            if folder not in target.parents:
+                raise StudioError(f"a worker sent {relative!r}, outside scene {scene.id!r}'s folder; refused")
+            atomic_write_bytes(target, data)
         project = load_project(project_dir)
-        merge_scene_fields(project, scene, GENERATION_FIELDS + ("n_chunks", "refined"))  # a script edit made meanwhile survives
+        merge_scene_fields(project, scene, GENERATION_FIELDS + ("n_chunks",))  # a script edit made meanwhile survives
         save_project(project, project_dir)
     return scene
 
@@ -207,11 +211,9 @@ def shares_folder(actors: list, project_dir: Path) -> bool:
 
 
 def scene_files(project_dir: Path, scene_id: str) -> dict[str, bytes]:
-    """project.json, the scene's folder and its scene image: all a worker without the folder needs."""
+    """project.json and the scene's folder (every take, its scene image): all a worker without the folder needs."""
     paths = ProjectPaths(project_dir)
-    scene = load_project(project_dir).script.scene(scene_id)
+    load_project(project_dir).script.scene(scene_id)  # an unknown scene is named before anything is read
     wanted = [project_dir / "project.json", *sorted(p for p in paths.scene_dir(scene_id).rglob("*") if p.is_file())]
-    if scene.scene_image:
-        wanted.append(paths.absolute(scene.scene_image))
     return {path.relative_to(project_dir).as_posix(): path.read_bytes()
             for path in dict.fromkeys(wanted) if path.is_file() and not path.name.startswith(".")}

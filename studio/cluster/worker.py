@@ -158,9 +158,11 @@ def _write_files(folder: Path, files: dict[str, bytes]) -> None:
 
 
 def _new_files(folder: Path, scene_id: str, event: ChunkEvent) -> dict[str, bytes]:
-    """The files one chunk wrote: its frames and preview, the scene's draft, the takes it kept and (chunk 0) the anchor."""
+    """The files one chunk wrote: its new take (frames and preview), the scene's draft and its stamp, the healed
+    take of the next chunk (keep-later) and (chunk 0) the anchor."""
     scene_dir = folder / "scenes" / scene_id
-    paths = [event.frames_path, event.preview_path, scene_dir / "draft.mp4", *event.written]  # written: its takes
+    paths = [event.frames_path, event.preview_path, scene_dir / "draft.mp4", scene_dir / "draft.takes.json",
+             *event.written]
     if event.index == 0:
         paths.append(scene_dir / "anchor.png")
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in paths if path.is_file()}

@@ -38,15 +38,18 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_EXEMPT_BYTES = 1024**2
 
 # What a project folder holds (paths.py), as full-match patterns: nothing else is unpacked. Extend it
-# here when a stage adds a kind of file (takes: scenes/<scene>/takes/<take>.npz|.mp4|.png).
+# here when a stage adds a kind of file. Every take of every chunk travels (scenes/<scene>/chunks/...);
+# the version-1 names (chunk_003.*, takes/...) are still read, and moved into place on import.
 _ID = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
 PROJECT_MEMBERS = tuple(re.compile(pattern) for pattern in (
     r"project\.json",
     rf"entities/{_ID}\.png",
     rf"scenes/{_ID}/(image|anchor|refined_xt)\.png",
+    rf"scenes/{_ID}/chunks/\d{{3}}/take_\d{{2,7}}\.(npz|mp4)",
+    rf"scenes/{_ID}/draft\.takes\.json",
     rf"scenes/{_ID}/chunk_\d{{3}}\.(npz|mp4)",
     rf"scenes/{_ID}/(draft|refined)\.mp4",
-    rf"scenes/{_ID}/takes/({_ID}/)?{_ID}\.(npz|mp4|png)",
+    rf"scenes/{_ID}/takes/chunk_\d{{3}}/take_\d{{2,7}}\.(npz|mp4)",
     rf"export/{_ID}\.mp4",
     r"final\.mp4",
 ))
@@ -182,13 +185,13 @@ def _read_project(archive: zipfile.ZipFile, members: list[tuple[zipfile.ZipInfo,
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise StudioError(f"{PROJECT_FILE} in the archive is not UTF-8 text ({error})") from None
-    return project_from_dict(parse_project_json(text, f"{PROJECT_FILE} in the archive"))
+    data = parse_project_json(text, f"{PROJECT_FILE} in the archive")
+    return project_from_dict(data), data
 
 
 def import_archive(zip_path: Path, projects_root: Path, project_id: str | None = None, *,
                    overwrite: bool = False) -> Path:
     """Unpack a project archive into PROJECTS_ROOT/<id> (the archive's id unless `project_id` is given)."""
-    from studio.project.model import save_project
     from studio.project.paths import project_dir_for, resolve_inside, validate_id
 
     zip_path, projects_root = Path(zip_path), Path(projects_root)
@@ -201,7 +204,7 @@ def import_archive(zip_path: Path, projects_root: Path, project_id: str | None =
     with archive:
         # 1. Every name, kind and size, before anything touches the disk.
         members = _checked_members(archive)
-        project = _read_project(archive, members)
+        project, data = _read_project(archive, members)
         if project_id is not None:
             project.id = validate_id(project_id, "project id")
         target = project_dir_for(projects_root, project.id)
@@ -219,8 +222,8 @@ def import_archive(zip_path: Path, projects_root: Path, project_id: str | None =
                 except OSError as error:  # names that collide on this file system; the message keeps our paths private
                     raise StudioError(f"archive member {name!r} cannot be unpacked ({error.strerror or type(error).__name__}); "
                                       "this archive is refused") from None
-            save_project(project, staging)  # validated, with the (possibly new) id
-            _report_missing_media(project, staging)
+            _write_project(project, data, staging)
+            _report_missing_media(staging)
             # 3. Swap it into place.
             if target.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".replaced-{project.id}.", dir=projects_root))
@@ -237,15 +240,33 @@ def import_archive(zip_path: Path, projects_root: Path, project_id: str | None =
     return target
 
 
-def _report_missing_media(project, project_dir: Path) -> None:
-    """Log the media project.json names but the archive lacks (the project still opens; the stage redoes them)."""
+def _write_project(project, data: dict, staging: Path) -> None:
+    """project.json into the unpacked folder, with the (possibly new) id; a version-1 project's chunk versions
+    are moved to the paths of ids first. No path in the archive's records is ever followed."""
+    import json
+
+    from studio.project.layout import migrate_layout, needs_migration
+    from studio.project.model import save_project
+    from studio.project.paths import PROJECT_FILE, atomic_write_text
+
+    if needs_migration(data):
+        atomic_write_text(staging / PROJECT_FILE, json.dumps({**data, "id": project.id}))
+        migrate_layout(staging)
+    else:
+        save_project(project, staging)  # validated, without any path the archive's records held
+
+
+def _report_missing_media(project_dir: Path) -> None:
+    """Open the unpacked project (takes no record names are dropped, drafts rebuilt) and log the chunk
+    versions its records name but the archive lacks (the project still opens; generation remakes them)."""
+    from studio.project.layout import open_project
     from studio.project.paths import ProjectPaths
 
+    project = open_project(project_dir)
     paths = ProjectPaths(project_dir)
-    named = [e.ref_image for e in project.script.entities] + [project.final]
     for scene in project.script.scenes:
-        named += [scene.scene_image, scene.draft, scene.refined]
-        named += [c.frames for c in scene.chunks] + [c.preview for c in scene.chunks]
-    for relative in filter(None, named):
-        if not paths.absolute(relative).is_file():
-            logger.warning("imported project %s names %s, which the archive does not contain", project.id, relative)
+        for chunk in scene.chunks:
+            for number in [chunk.take, *(take.number for take in chunk.takes)]:
+                if not paths.take_frames(scene.id, chunk.index, number).is_file():
+                    logger.warning("imported project %s: take %d of chunk %d of scene %s is not in the archive",
+                                   project.id, number, chunk.index, scene.id)

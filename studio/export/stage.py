@@ -26,7 +26,6 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.media.video import write_mp4_frames
-from studio.project.lock import project_lock
 from studio.project.paths import atomic_path
 
 logger = logging.getLogger(__name__)
@@ -90,21 +89,20 @@ def _video_size(path: Path) -> tuple[int, int]:
 def scene_source(project_dir: Path, scene) -> SceneSource | None:
     """The refined video when there is one, else the draft; None when the scene has no frames yet."""
     from studio.media.video import load_frames
+    from studio.project.draft import current_draft
     from studio.project.paths import ProjectPaths
 
     paths = ProjectPaths(project_dir)
-    if scene.refined and not scene.refined_outdated:  # a refined video older than the chunks is never preferred
-        refined = paths.absolute(scene.refined)
-        if refined.is_file():
-            return SceneSource(scene.id, "refined", *_video_size(refined), path=refined)
-        logger.warning("scene %s: refined video %s is missing; using the draft", scene.id, refined)
+    refined = paths.refined(scene.id)
+    if refined.is_file() and not scene.refined_outdated:  # a refined video older than the chunks is never preferred
+        return SceneSource(scene.id, "refined", *_video_size(refined), path=refined)
     # The same rule as load_scene_frames: the draft is the ready chunks up to the first that is not.
     first = scene.chunks[0] if scene.chunks else None
-    if first is not None and first.status == "ready" and first.frames:
-        height, width = load_frames(paths.absolute(first.frames)).shape[1:3]  # only the size is kept
+    if first is not None and first.status == "ready" and paths.chunk_frames(scene.id, first).is_file():
+        height, width = load_frames(paths.chunk_frames(scene.id, first)).shape[1:3]  # only the size is kept
         return SceneSource(scene.id, "draft", width, height, project_dir=Path(project_dir), scene=scene)
-    if scene.draft and paths.absolute(scene.draft).is_file():
-        draft = paths.absolute(scene.draft)
+    draft = current_draft(paths, scene)  # a draft of other takes than the active ones is never exported
+    if draft is not None:
         return SceneSource(scene.id, "draft-video", *_video_size(draft), path=draft)
     logger.warning("scene %s is skipped: it has no finished chunk and no draft video yet", scene.id)
     return None
@@ -195,10 +193,20 @@ def _sweep_export_temp_files(export_dir: Path, output: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
+def _check_output_outside_media(paths, output: Path) -> None:
+    """The video may go anywhere but among the project's own media (a take, an image, a scene file)."""
+    target = output.resolve()
+    for folder in ("scenes", "entities", EXPORT_DIR):
+        inside = (paths.root / folder).resolve()
+        if target == inside or inside in target.parents:
+            raise StudioError(f"output {output} is inside the project's {folder}/ folder, whose files the studio "
+                              f"computes; write it elsewhere (the default is {paths.final()})")
+
+
 def export_project(project_dir: Path, preset, *, output: Path | None = None, archive: Path | None = None,
                    timeline: Path | None = None) -> ExportResult:
     """Assemble the project's scenes into one mp4 (default PROJECT/final.mp4); optionally zip the project."""
-    from studio.project.model import load_project, save_project
+    from studio.project.model import load_project
     from studio.project.paths import ProjectPaths
 
     project_dir = Path(project_dir)
@@ -210,6 +218,7 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
     output = Path(output) if output is not None else paths.final()
     if output.suffix.lower() != ".mp4":
         raise StudioError(f"output {output} must end in .mp4")
+    _check_output_outside_media(paths, output)
     if archive is not None and Path(archive).suffix.lower() != ".zip":
         raise StudioError(f"archive {archive} must end in .zip")
     if timeline is not None:
@@ -242,16 +251,7 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
     output.parent.mkdir(parents=True, exist_ok=True)
     assemble(scene_files, frame_counts, output, fps, transition=preset.export.transition,
              crossfade_seconds=preset.export.crossfade_seconds)
-    num_frames = count_frames(output)
-    try:
-        relative = paths.relative(output)
-    except ValueError:  # outside the project folder: project.json keeps its previous final
-        relative = None
-    if relative is not None:
-        with project_lock(project_dir):  # re-read under the lock: only `final` changes
-            project = load_project(project_dir)
-            project.final = relative
-            save_project(project, project_dir)
+    num_frames = count_frames(output)  # (the project's final video is final.mp4: no record names it)
     timeline_path = None
     if timeline is not None:  # before the archive, so a timeline inside the project travels with it
         from studio.export.timeline import export_timeline

@@ -50,10 +50,10 @@ def chunk_starts(project_dir: Path, scene) -> list[int]:
 
     paths, starts, position = ProjectPaths(project_dir), [], 0
     for chunk in scene.chunks:
-        if chunk.status != "ready" or not chunk.frames:
+        if chunk.status != "ready":
             break  # the same rule as the draft: it stops at the first chunk that is not ready
         try:
-            count = len(load_frames(paths.absolute(chunk.frames)))
+            count = len(load_frames(paths.chunk_frames(scene.id, chunk)))
         except StudioError:
             break
         starts.append(position)

@@ -119,10 +119,8 @@ def check_requests(project: Project, project_dir: Path, preset: Preset, ordered:
                 raise StudioError(f"regenerating chunk {previous.chunk_index} of scene {scene.id!r} makes chunk "
                                   f"{earlier.index} stale before chunk {index} is made from it; ask for chunk "
                                   f"{earlier.index} too, or keep the later chunks")
-            if not earlier.frames:
-                raise StudioError(f"chunk {earlier.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
             # Whole and the right size: a corrupt file stops the job here rather than halfway through.
-            load_frames(paths.absolute(earlier.frames), chunk_shape(preset.streaming, earlier.index))
+            load_frames(paths.chunk_frames(scene.id, earlier), chunk_shape(preset.streaming, earlier.index))
         previous = request
 
 

@@ -1,8 +1,4 @@
-"""A scene's chunk files: the checks before a run, and what a chunk change rewrites (the draft, the anchor).
-
-draft.mp4 is the preview segments of every ready chunk in order, joined without re-encoding, so
-a regeneration or a take switch rewrites it in a blink.
-"""
+"""A scene's chunk files (each chunk's active take, at the paths of ids): the checks before a run."""
 
 from __future__ import annotations
 
@@ -13,17 +9,17 @@ import numpy as np
 
 from studio.errors import StudioError
 from studio.config import Preset
-from studio.media.video import chunk_shape, concat_mp4, load_frames
+from studio.media.video import chunk_shape, load_frames
 from studio.project.model import Chunk, Scene
 from studio.project.paths import ProjectPaths, atomic_write_bytes
 
 
-def same_frames(paths: ProjectPaths, chunk: Chunk, frames: np.ndarray) -> bool:
-    """The chunk's recorded frames are exactly `frames` (then remaking it changed nothing)."""
-    if not chunk.frames:
+def same_frames(paths: ProjectPaths, scene_id: str, chunk: Chunk, frames: np.ndarray) -> bool:
+    """The chunk's active take holds exactly `frames` (then remaking it changed nothing)."""
+    if not paths.chunk_preview(scene_id, chunk).is_file():
         return False
     try:
-        return np.array_equal(load_frames(paths.absolute(chunk.frames)), frames)
+        return np.array_equal(load_frames(paths.chunk_frames(scene_id, chunk)), frames)
     except StudioError:
         return False
 
@@ -36,17 +32,6 @@ def save_png(frame: np.ndarray, path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def write_draft(paths: ProjectPaths, scene: Scene, path: Path, fps: int) -> None:
-    """draft.mp4 = the preview segments of every ready chunk in order, joined without re-encoding."""
-    segments = []
-    for chunk in scene.chunks:
-        if chunk.status != "ready" or not chunk.preview:
-            break
-        segments.append(paths.absolute(chunk.preview))
-    if segments:
-        concat_mp4(segments, path)
-
-
 def check_chunk_count(total, preset: Preset) -> None:
     cap = preset.streaming.max_chunks
     if isinstance(total, bool) or not isinstance(total, int) or not 1 <= total <= cap:
@@ -55,7 +40,7 @@ def check_chunk_count(total, preset: Preset) -> None:
 
 def first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:
     for index, chunk in enumerate(scene.chunks[:total]):
-        if chunk.status != "ready" or not chunk.frames or not paths.absolute(chunk.frames).is_file():
+        if chunk.status != "ready" or not paths.chunk_frames(scene.id, chunk).is_file():
             return index
     return min(len(scene.chunks), total)
 
@@ -63,9 +48,7 @@ def first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:
 def check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Preset) -> None:
     """Load chunks 0..count-1 once: a missing, corrupt or wrong-sized file is an error naming it, before any work."""
     for chunk in scene.chunks[:count]:
-        if not chunk.frames:
-            raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no frames file; regenerate that chunk")
-        load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
+        load_frames(paths.chunk_frames(scene.id, chunk), chunk_shape(preset.streaming, chunk.index))
 
 
 def hidden_to_show(scene: Scene, paths: ProjectPaths, total: int, preset: Preset) -> list[Chunk]:
@@ -75,12 +58,10 @@ def hidden_to_show(scene: Scene, paths: ProjectPaths, total: int, preset: Preset
     for chunk in scene.chunks[:total]:
         if chunk.status == "ready":
             continue
-        if chunk.status != "hidden" or not chunk.frames or not chunk.preview:
-            break
-        if not paths.absolute(chunk.preview).is_file():
+        if chunk.status != "hidden" or not paths.chunk_preview(scene.id, chunk).is_file():
             break
         try:
-            load_frames(paths.absolute(chunk.frames), chunk_shape(preset.streaming, chunk.index))
+            load_frames(paths.chunk_frames(scene.id, chunk), chunk_shape(preset.streaming, chunk.index))
         except StudioError:
             break  # remade with its own seed and prompt
         shown.append(chunk)

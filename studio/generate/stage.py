@@ -1,8 +1,11 @@
 """The chunk loop over a project folder: generate a scene chunk by chunk, regenerate one chunk.
 
-Each finished chunk is on disk before its event is yielded: chunk_XXX.npz (the frames it adds: 16
-for chunk 0, frames_per_chunk - context_frames after that), chunk_XXX.mp4 (a preview browsers play),
-the scene's draft.mp4 (every ready chunk so far) and project.json (atomically). Nothing but the
+Each finished chunk is on disk before its event is yielded: a new take of it, written once at the paths
+of (scene, chunk, take) (chunk_store.py): take_NN.npz (the frames it adds: 16 for chunk 0,
+frames_per_chunk - context_frames after that) and take_NN.mp4 (a preview browsers play); then its record
+in project.json (atomically), which makes that take the active one; then the scene's draft.mp4 (every
+ready chunk so far, derived from the records). A kill before the record leaves files no record names
+(swept on the next open) and the project as it was: there is nothing to put back. Nothing but the
 current chunk is held in memory, so memory does not grow with the number of chunks.
 
 The memory a chunk needs comes from disk too: the last `context_frames` frames of the chunks before it
@@ -13,8 +16,6 @@ its recorded seed it comes out bit-identical.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -26,14 +27,17 @@ import numpy as np
 from studio.config import Preset
 from studio.errors import StoppedError, StudioError
 from studio.generate.chunk_files import (check_chunk_count, check_chunk_files, first_not_ready, hidden_to_show,
-                                         same_frames, save_png, write_draft)
+                                         same_frames, save_png)
+from studio.generate.chunk_store import (as_take, free_takes, keep_within, next_take_number, take_has_files, utc_now,
+                                         write_take)
 from studio.generate.keep_later import SeamHealer
 from studio.generate.seam import SeamHealing
-from studio.generate.take_files import free_take_files, has_files, keep_active_version, next_take_number, utc_now
 from studio.generate.timing import timed
-from studio.media.video import check_frames, chunk_shape, load_frames, save_frames, write_mp4
+from studio.media.video import check_frames, chunk_shape, load_frames
+from studio.project.draft import write_draft
+from studio.project.layout import sweep_scene
 from studio.project.model import MAX_PROMPT_CHARS, Chunk, Project, Scene, load_project, save_project, scene_ids_to_make
-from studio.project.paths import ProjectPaths, atomic_write_bytes, remove_temp_files
+from studio.project.paths import ProjectPaths
 from studio.project.progress import GENERATION_FIELDS, generation_record, save_scene_progress
 from studio.project.scene_lock import scene_generating
 
@@ -93,9 +97,7 @@ def generate_scene(project_dir: Path, preset: Preset, scene_id: str, *, num_chun
     with scene_generating(project_dir, scene.id):  # one generating process per scene (takes wait for it)
         if recount:
             if shown_again:  # the draft shows them again too
-                draft = paths.draft(scene.id)
-                write_draft(paths, scene, draft, preset.streaming.fps)
-                scene.draft = paths.relative(draft)
+                write_draft(paths, scene)
             base = _save_progress(save, project, project_dir, scene_id, base)
         maker = _ChunkMaker(project_dir, preset, project, scene, save, base=base)
         for index in range(start, total):
@@ -151,22 +153,6 @@ def regenerate_chunk(project_dir: Path, preset: Preset, scene_id: str, chunk_ind
 # ----------------------------------------------------------------------------- the work
 
 
-@dataclass
-class _Version:
-    """The new version of a chunk being written, and what it replaces."""
-
-    old: Chunk | None  # the record it replaces (None: a new chunk)
-    same: bool  # the same frames as the old version (a rerun with the recorded seed)
-    number: int  # its take number
-    takes: list  # the kept versions (the replaced one already stored)
-    dropped: list  # takes past the cap, freed once no record names them
-    healer: SeamHealer | None  # keep-later
-    stored: list  # the take this run stored of the version it replaces
-    written: list[Path]  # take files this run wrote
-    later_statuses: list[str]  # the later chunks' statuses before the replacement
-    stale_after: bool  # the later chunks were made from other frames
-
-
 class _ChunkMaker:
     """Makes chunk k of one scene from disk and saves it (files, draft, project.json)."""
 
@@ -179,9 +165,9 @@ class _ChunkMaker:
         self.project = project
         self.scene = scene
         self.paths = ProjectPaths(project_dir)
-        swept = remove_temp_files(self.paths.scene_dir(scene.id))  # left by a run that was killed mid-write
+        swept = sweep_scene(self.paths, scene)  # what a killed run left (we hold the scene's lock)
         if swept:
-            logger.info("removed %d temporary files of an interrupted run in scene %s", len(swept), scene.id)
+            logger.info("removed %d files of an interrupted run in scene %s", swept, scene.id)
         s = preset.streaming
         self.context_count = s.context_frames
         self.size = (s.height, s.width)
@@ -199,9 +185,8 @@ class _ChunkMaker:
         check_frames(frames, f"chunk {index}")
         if frames.shape != (expected, *self.size, 3):
             raise StudioError(f"chunk {index} came out with shape {frames.shape}, expected {(expected, *self.size, 3)}")
-        chunks = self.scene.chunks
-        old = chunks[index] if index < len(chunks) else None
-        same = old is not None and same_frames(self.paths, old, frames)
+        old = self.scene.chunks[index] if index < len(self.scene.chunks) else None
+        same = old is not None and same_frames(self.paths, self.scene.id, old, frames)
         unchanged = regenerate and same
         # 3. Keep-later: heal the seam with the kept chunk k+1, in memory, before anything is written.
         healer = None
@@ -209,44 +194,47 @@ class _ChunkMaker:
             healer = SeamHealer(self.paths, self.preset, self.scene, index)
             frames = healer.heal(frames, seed, stop)
         seconds = time.perf_counter() - started
-        # 4. Files first (each atomic), then project.json: a crash never leaves a chunk that looks finished.
-        #    The version being replaced is copied to its take files before any record names them.
-        keep_old = old is not None and not same and old.status != "failed" and has_files(self.paths, old)
-        takes, dropped = (keep_active_version(self.paths, self.scene.id, old, s.max_takes) if keep_old
-                          else (list(old.takes) if old is not None else [], []))
-        number = next_take_number(old) if keep_old else (old.take if old is not None else 1)
-        stored = [take for take in takes if keep_old and take.number == old.take]  # the take this run wrote
-        version = _Version(old, same, number, takes, dropped, healer, stored,
-                           written=[self.paths.absolute(path) for take in stored for path in (take.frames, take.preview)],
-                           later_statuses=[chunk.status for chunk in chunks[index + 1:]],
-                           stale_after=regenerate and not unchanged)
-        if old is None:
-            return self._keep(index, seed, prompt, frames, seconds, version)
-        before = (copy.deepcopy(chunks), self.scene.draft, self.scene.refined_outdated)
-        old_files = _read_files(self._files_replaced(index, healer))
-        self._mark_replacing(index, seed, prompt, number, takes, stale_after=version.stale_after,
-                             next_chunk=healer.replacing() if healer and healer.active else None)
+        # 4. A new version's files at a take number no record names (the same frames: the files it has),
+        #    then one save of the records that makes it active. Nothing on record is ever rewritten.
+        number = old.take if same else next_take_number(old)
+        if not same:
+            write_take(self.paths, self.scene.id, index, number, frames, s.fps)
+        written = healer.write_next() if healer is not None else []  # chunk k+1's healed take
+        record, dropped = self._record(index, seed, prompt, seconds, old, same, number)
+        stale = self._later_chunks(index, record, healer, stale_after=regenerate and not unchanged)
         try:
-            return self._keep(index, seed, prompt, frames, seconds, version)
-        except BaseException:  # put the old files back, then the old record: the project is as it was
-            _restore_files(old_files)  # (if this fails too, the record stays stale: the chunk is remade)
-            self.scene.chunks[:], self.scene.draft, self.scene.refined_outdated = before
+            write_draft(self.paths, self.scene)  # derived from the records about to be saved (a full disk stops here)
             self._save()
-            kept_next = [t for t in healer.takes if t.number == healer.following.take] if healer and healer.active else []
-            free_take_files(self.paths, stored + kept_next)  # copies of versions that are back in place: no record names them
+        except BaseException:  # not recorded: no record names the new files
+            if not same:
+                free_takes(self.paths, self.scene.id, index, [number])
+            if healer is not None:
+                healer.free_next()
             raise
+        # 5. What no record names any more.
+        free_takes(self.paths, self.scene.id, index, dropped)
+        if healer is not None:
+            healer.free_dropped()
+        if index == 0 and not self.paths.scene_image(self.scene.id).is_file():
+            save_png(frames[0], self.paths.anchor(self.scene.id))
+        logger.info("scene %s chunk %d: take %d, %d frames in %.1f s", self.scene.id, index, number, len(frames), seconds)
+        return ChunkEvent(self.scene.id, index, seed, len(frames), self.paths.take_frames(self.scene.id, index, number),
+                          self.paths.take_preview(self.scene.id, index, number), seconds, stale, take=number,
+                          seam=healer.healing if healer else None, written=written)
 
-    def _keep(self, index: int, seed: int, prompt: str, frames: np.ndarray, seconds: float, version: _Version) -> ChunkEvent:
-        """The chunk's files, the draft, then its record in project.json."""
-        s, chunks = self.preset.streaming, self.scene.chunks
-        old, same, number, takes, healer, written = (version.old, version.same, version.number, version.takes,
-                                                     version.healer, version.written)
-        frames_path = save_frames(frames, self.paths.chunk_frames(self.scene.id, index))
-        preview_path = write_mp4(frames, self.paths.chunk_preview(self.scene.id, index), fps=s.fps)
-        if index == 0 and not self.scene.scene_image:
-            save_png(frames[0], self.paths.scene_dir(self.scene.id) / "anchor.png")
-        record = Chunk(index=index, seed=seed, prompt=prompt, status="ready", frames=self.paths.relative(frames_path),
-                       preview=self.paths.relative(preview_path), seconds=round(seconds, 3),
+    def _record(self, index: int, seed: int, prompt: str, seconds: float, old: Chunk | None, same: bool,
+                number: int) -> tuple[Chunk, list[int]]:
+        """Chunk `index`'s record with take `number` active (in the scene, not saved yet), and the takes it drops."""
+        chunks, dropped = self.scene.chunks, []
+        takes = list(old.takes) if old is not None else []
+        if old is not None and not same:
+            if old.status != "failed" and take_has_files(self.paths, self.scene.id, index, old.take):
+                takes.append(as_take(old))  # the version it replaces stays a take
+            else:
+                dropped.append(old.take)  # never finished: nothing to keep
+            takes, over = keep_within(takes, self.preset.streaming.max_takes)
+            dropped += [take.number for take in over]
+        record = Chunk(index=index, seed=seed, prompt=prompt, status="ready", seconds=round(seconds, 3),
                        approval=old.approval if same else "pending", take=number,
                        after_take=None if index == 0 else chunks[index - 1].take,
                        made=old.made if same and old.made else utc_now(), takes=takes)
@@ -254,50 +242,23 @@ class _ChunkMaker:
             chunks[index] = record
         else:
             chunks.append(record)
-        stale = []
-        if healer is not None:  # keep-later: the later chunks keep the status they had
-            for later, status in zip(chunks[index + 1:], version.later_statuses):
-                later.status = status
-            written += healer.write(number)
-        elif version.stale_after:  # later chunks were made from the old frames
-            for later in chunks[index + 1:]:
-                later.status = "stale"  # a hidden one too: shown again, it would continue frames that are gone
-                stale.append(later.index)
-        draft = self.paths.draft(self.scene.id)
-        write_draft(self.paths, self.scene, draft, s.fps)
-        self.scene.draft = self.paths.relative(draft)
-        self.scene.refined_outdated = self.scene.refined is not None  # refined from the chunks as they were
-        self._save()
-        free_take_files(self.paths, version.dropped + (healer.dropped if healer else []))  # no record names them now
-        logger.info("scene %s chunk %d: %d frames in %.1f s", self.scene.id, index, len(frames), seconds)
-        return ChunkEvent(self.scene.id, index, seed, len(frames), frames_path, preview_path, seconds, stale,
-                          take=number, seam=healer.healing if healer else None, written=written)
+        if self.paths.refined(self.scene.id).is_file():
+            self.scene.refined_outdated = True  # refined from the chunks as they were
+        return record, dropped
 
-    def _mark_replacing(self, index: int, seed: int, prompt: str, number: int, takes: list, *, stale_after: bool,
-                        next_chunk: Chunk | None = None) -> None:
-        """Before an existing chunk's files are replaced: record its new seed and prompt as stale with no files
-        (and the chunks made from its old frames), so a crash mid-replacement resumes with the new seed, never
-        leaving new frames under the old record, a take made of frames that are not its own, or a later chunk
-        "ready" on frames that are gone. `takes` (the kept versions) are already complete on disk."""
-        old = self.scene.chunks[index]
-        self.scene.chunks[index] = dataclasses.replace(old, seed=seed, prompt=prompt, status="stale", frames=None,
-                                                       preview=None, take=number, takes=takes)
+    def _later_chunks(self, index: int, record: Chunk, healer: SeamHealer | None, *, stale_after: bool) -> list[int]:
+        """Keep-later: chunk k+1 gets its healed take; otherwise the chunks made from the old frames become stale."""
+        if healer is not None:
+            healer.record_next(record.take)
+            return []
+        stale = []
         for later in self.scene.chunks[index + 1:] if stale_after else []:
             later.status = "stale"  # a hidden one too: shown again, it would continue frames that are gone
-        if next_chunk is not None:
-            self.scene.chunks[index + 1] = next_chunk
-        self._save()
+            stale.append(later.index)
+        return stale
 
     def _save(self) -> None:
         self.base = _save_progress(self.save, self.project, self.project_dir, self.scene.id, self.base)
-
-    def _files_replaced(self, index: int, healer: SeamHealer | None) -> list[Path]:
-        """What replacing chunk `index` rewrites besides project.json and new take files (put back on a failure)."""
-        folder = self.paths.scene_dir(self.scene.id)
-        indices = [index, index + 1] if healer is not None and healer.active else [index]
-        return [*(path for i in indices for path in (self.paths.chunk_frames(self.scene.id, i),
-                                                      self.paths.chunk_preview(self.scene.id, i))),
-                self.paths.draft(self.scene.id), folder / "anchor.png"]
 
     def _context(self, index: int) -> np.ndarray | None:
         """The CAM frames: the scene image repeated for chunk 0, else the last Fc frames so far."""
@@ -306,7 +267,7 @@ class _ChunkMaker:
             return None if image is None else np.repeat(image[None], self.context_count, axis=0)
         parts, have = [], 0
         for earlier in reversed(self.scene.chunks[:index]):
-            frames = load_frames(self.paths.absolute(earlier.frames), chunk_shape(self.preset.streaming, earlier.index))
+            frames = load_frames(self.paths.chunk_frames(self.scene.id, earlier), chunk_shape(self.preset.streaming, earlier.index))
             parts.insert(0, frames)
             have += len(frames)
             if have >= self.context_count:
@@ -322,14 +283,14 @@ class _ChunkMaker:
         image = self._scene_image()
         if image is not None or index == 0:
             return image
-        return load_frames(self.paths.absolute(self.scene.chunks[0].frames), chunk_shape(self.preset.streaming, 0))[0]
+        return load_frames(self.paths.chunk_frames(self.scene.id, self.scene.chunks[0]), chunk_shape(self.preset.streaming, 0))[0]
 
     def _scene_image(self) -> np.ndarray | None:
-        if not self.scene.scene_image:
+        path = self.paths.scene_image(self.scene.id)
+        if not path.exists():
             return None
         from PIL import Image, UnidentifiedImageError
 
-        path = self.paths.absolute(self.scene.scene_image)
         try:
             with Image.open(path) as image:
                 image = image.convert("RGB")
@@ -374,15 +335,3 @@ def _save_progress(save, project: Project, project_dir: Path, scene_id: str, bas
         return save_scene_progress(project, project_dir, scene_id=scene_id, base=base, fields=tuple(base))
     save(project, project_dir)
     return base
-
-
-def _read_files(paths: list[Path]) -> dict[Path, bytes | None]:
-    return {path: path.read_bytes() if path.is_file() else None for path in paths}
-
-
-def _restore_files(files: dict[Path, bytes | None]) -> None:
-    for path, data in files.items():
-        if data is None:
-            path.unlink(missing_ok=True)
-        elif not path.is_file() or path.read_bytes() != data:
-            atomic_write_bytes(path, data)

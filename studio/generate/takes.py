@@ -1,9 +1,10 @@
 """Chunk takes: list a chunk's versions, make another one active in an instant, remove one.
 
-A regeneration keeps the version it replaces as a take (stage.py, take_files.py). Switching needs no
-model: the take's files become the canonical chunk files, the draft is rewritten, and the later chunks
-are ready again exactly where their active version was made from the now-active takes (after_take,
-followed down the chain). Nothing here runs while the scene is generating in another process.
+A regeneration keeps the version it replaces as a take (stage.py). Every version's files stay where they
+were written (chunk_store.py), so switching needs no model and no copy: one write of project.json makes
+the take active and marks the later chunks ready exactly where their active version was made from the
+now-active takes (after_take, followed down the chain); then the draft, a derived file, is rebuilt.
+Nothing here runs while the scene is generating in another process.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from pathlib import Path
 
 from studio.config import Preset
 from studio.errors import StudioError
-from studio.generate.chunk_files import write_draft
-from studio.generate.take_files import (chain_statuses, copy_atomic, free_take_files, has_files, store_active_version,
-                                        take_as_chunk)
+from studio.generate.chunk_store import as_take, chain_statuses, free_takes, take_as_chunk, take_has_files
 from studio.media.video import chunk_shape, load_frames
+from studio.project.draft import write_draft
 from studio.project.model import Chunk, Project, Scene, Take, load_project, save_project
 from studio.project.paths import ProjectPaths
 from studio.project.scene_lock import scene_generating
@@ -53,59 +53,52 @@ class TakeSwitch:
 def list_takes(project_dir: Path, scene_id: str, chunk_index: int) -> list[TakeView]:
     """Every version of chunk `chunk_index` of scene `scene_id`, in the order they were made."""
     paths = ProjectPaths(project_dir)
-    chunk = _chunk(load_project(project_dir).script.scene(scene_id), chunk_index)
-    active = TakeView(chunk.take, chunk.seed, chunk.prompt, chunk.made, True, chunk.approval,
-                      paths.absolute(chunk.preview) if chunk.preview else None)
-    views = [TakeView(t.number, t.seed, t.prompt, t.made, False, t.approval, paths.absolute(t.preview)) for t in chunk.takes]
+    scene = load_project(project_dir).script.scene(scene_id)
+    chunk = _chunk(scene, chunk_index)
+
+    def preview(number: int) -> Path | None:
+        path = paths.take_preview(scene.id, chunk.index, number)
+        return path if path.is_file() else None
+
+    active = TakeView(chunk.take, chunk.seed, chunk.prompt, chunk.made, True, chunk.approval, preview(chunk.take))
+    views = [TakeView(t.number, t.seed, t.prompt, t.made, False, t.approval, preview(t.number)) for t in chunk.takes]
     return sorted([active, *views], key=lambda view: view.take)
 
 
 @locked_project  # its load, change and save are one step
 def use_take(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int, take: int) -> TakeSwitch:
-    """Make take `take` the active version of the chunk (no model call); the version it replaces stays a take."""
+    """Make take `take` the active version of the chunk: one record write, no model, no file copied.
+
+    The version it replaces stays a take; the draft is rebuilt from the active takes afterwards."""
     project_dir, project, scene, chunk, paths = _load_chunk(project_dir, scene_id, chunk_index)
     with scene_generating(project_dir, scene.id, doing="switch takes"):
-        if _number(take) == chunk.take:  # again: finishes a switch that was interrupted, or just re-reads the chain
-            if not chunk.frames:
-                raise StudioError(f"take {take} of chunk {chunk.index} was never finished (its regeneration was "
-                                  f"interrupted); regenerate the chunk or use another take")
-            chosen = Take(chunk.take, chunk.seed, chunk.prompt, chunk.made, chunk.frames, chunk.preview, chunk.seconds,
-                          chunk.after_take, chunk.approval)
-        else:
-            chosen = _stored_take(scene, chunk, take)
-        _check_take_files(paths, preset, scene, chunk.index, chosen)
-        # 1. The active version is kept as a take, complete on disk, before any record changes.
-        takes = [t for t in chunk.takes if t.number != chosen.number]
-        if chosen.number != chunk.take and has_files(paths, chunk):
-            takes = sorted([*takes, store_active_version(paths, scene.id, chunk)], key=lambda t: t.number)
-        # 2. The chosen take is recorded as active, with its files where they are (stale while the switch runs).
-        record = take_as_chunk(chunk, chosen)
-        record.takes, record.status = takes, "stale"
-        scene.chunks[chunk.index] = record
-        for later in scene.chunks[chunk.index + 1:]:
-            later.status = "hidden" if later.status == "hidden" else "stale"
-        save_project(project, project_dir)
-        # 3. Its files become the canonical chunk files (atomically), then the chain decides what is ready.
-        canonical = (paths.chunk_frames(scene.id, chunk.index), paths.chunk_preview(scene.id, chunk.index))
-        copy_atomic(paths.absolute(chosen.frames), canonical[0])
-        copy_atomic(paths.absolute(chosen.preview), canonical[1])
-        record.frames, record.preview = paths.relative(canonical[0]), paths.relative(canonical[1])
-        statuses = chain_statuses(scene.chunks, chunk.index)
+        number = _number(take)
+        chosen = None if number == chunk.take else _stored_take(scene, chunk, number)
+        if chosen is None and not take_has_files(paths, scene.id, chunk.index, number):
+            raise StudioError(f"take {take} of chunk {chunk.index} was never finished (its regeneration was "
+                              f"interrupted); regenerate the chunk or use another take")
+        _check_take_files(paths, preset, scene, chunk.index, number)
+        freed = []
+        if chosen is not None:
+            record = take_as_chunk(chunk, chosen)
+            record.takes = [t for t in chunk.takes if t.number != chosen.number]
+            if take_has_files(paths, scene.id, chunk.index, chunk.take):  # the version it replaces stays a take
+                record.takes = sorted([*record.takes, as_take(chunk)], key=lambda t: t.number)
+            else:  # never finished: nothing to keep
+                freed.append(chunk.take)
+            scene.chunks[chunk.index] = record
+            if paths.refined(scene.id).is_file():  # refined from other frames than the chunks show now
+                scene.refined_outdated = True
+        statuses = chain_statuses(paths, scene.id, scene.chunks, chunk.index)
         for index, status in statuses.items():
             scene.chunks[index].status = status
-        draft = paths.draft(scene.id)
-        write_draft(paths, scene, draft, preset.streaming.fps)
-        scene.draft = paths.relative(draft)
-        scene.refined_outdated = scene.refined is not None
-        save_project(project, project_dir)
-        # 4. The chosen take's stored copy is the canonical file now.
-        for relative, target in zip((chosen.frames, chosen.preview), canonical):
-            if paths.absolute(relative) != target.resolve():
-                paths.absolute(relative).unlink(missing_ok=True)
+        write_draft(paths, scene)  # derived from the records about to be saved (a full disk stops here)
+        save_project(project, project_dir)  # THE switch
+        free_takes(paths, scene.id, chunk.index, freed)
     later = {i: s for i, s in statuses.items() if i > chunk.index}
     stale = ([chunk.index] if statuses.get(chunk.index) == "stale" else []) + [i for i, s in later.items() if s == "stale"]
-    logger.info("scene %s chunk %d: take %d is active", scene.id, chunk.index, chosen.number)
-    return TakeSwitch(scene.id, chunk.index, chosen.number, ready=[i for i, s in later.items() if s == "ready"], stale=stale)
+    logger.info("scene %s chunk %d: take %d is active", scene.id, chunk.index, number)
+    return TakeSwitch(scene.id, chunk.index, number, ready=[i for i, s in later.items() if s == "ready"], stale=stale)
 
 
 @locked_project  # its load, change and save are one step
@@ -119,7 +112,7 @@ def remove_take(project_dir: Path, scene_id: str, chunk_index: int, take: int) -
         gone = _stored_take(scene, chunk, take)
         chunk.takes = [t for t in chunk.takes if t.number != gone.number]
         save_project(project, project_dir)  # the record goes first: a take on record always has its files
-        free_take_files(paths, [gone])
+        free_takes(paths, scene.id, chunk.index, [gone.number])
     logger.info("scene %s chunk %d: take %d removed", scene.id, chunk.index, gone.number)
 
 
@@ -155,13 +148,14 @@ def _stored_take(scene: Scene, chunk: Chunk, take: int) -> Take:
     raise StudioError(f"chunk {chunk.index} of scene {scene.id!r} has no take {take} (takes: {have}); pick one of those")
 
 
-def _check_take_files(paths: ProjectPaths, preset: Preset, scene: Scene, index: int, take: Take) -> None:
+def _check_take_files(paths: ProjectPaths, preset: Preset, scene: Scene, index: int, number: int) -> None:
     """The take's frames load at the chunk's shape and its preview exists, or one line naming them."""
     try:
-        load_frames(paths.absolute(take.frames), chunk_shape(preset.streaming, index))
+        load_frames(paths.take_frames(scene.id, index, number), chunk_shape(preset.streaming, index))
     except StudioError as error:
-        raise StudioError(f"take {take.number} of chunk {index} of scene {scene.id!r} cannot be used: {error}; "
-                          f"remove it (takes --remove {take.number}) or use another take") from None
-    if not paths.absolute(take.preview).is_file():
-        raise StudioError(f"take {take.number} of chunk {index} of scene {scene.id!r} has lost its preview "
-                          f"{take.preview}; remove it (takes --remove {take.number}) or use another take")
+        raise StudioError(f"take {number} of chunk {index} of scene {scene.id!r} cannot be used: {error}; "
+                          f"remove it (takes --remove {number}) or use another take") from None
+    if not paths.take_preview(scene.id, index, number).is_file():
+        raise StudioError(f"take {number} of chunk {index} of scene {scene.id!r} has lost its preview "
+                          f"{paths.relative(paths.take_preview(scene.id, index, number))}; remove it "
+                          f"(takes --remove {number}) or use another take")

@@ -160,9 +160,7 @@ def load_scene_frames(project_dir: Path, scene, *, only_ready: bool = True) -> n
     for chunk in scene.chunks:
         if only_ready and chunk.status != "ready":
             break
-        if not chunk.frames:
-            break
-        parts.append(load_frames(paths.absolute(chunk.frames)))
+        parts.append(load_frames(paths.chunk_frames(scene.id, chunk)))
     if not parts:
         raise StudioError(f"scene {scene.id!r} has no finished chunks yet; run `generate` first")
     return np.concatenate(parts)  # (T, H, W, 3)

@@ -35,8 +35,19 @@ AUXILIARIES = frozenset({"is", "are", "was", "were", "be", "been", "being", "am"
 PARTICLES = frozenset({"up", "down", "out", "off", "away", "back", "over", "around", "along", "about", "in", "on"})
 # Verbs of perception and causation take a bare infinitive after their object ('watch the sun rise').
 BARE_INFINITIVE_VERBS = frozenset({"watch", "see", "hear", "feel", "let", "make", "help", "notice", "have"})
+# Words that stand for members of a group already named ('one ... the other', 'both', 'all of them').
+QUANTIFIERS = frozenset({"all", "both", "each", "one", "none", "some", "several", "many", "few", "either",
+                         "neither", "other", "others", "another", "first", "second", "last"})
+INDEFINITE_PRONOUNS = frozenset({"everyone", "everybody", "someone", "somebody", "nobody", "anyone", "anybody",
+                                 "everything", "something", "nothing", "anything", "noone"})
+RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom", "whose"})
+# Collective nouns take a plural verb too ('an elderly couple dance').
+COLLECTIVE = frozenset({"couple", "family", "team", "crowd", "group", "pair", "band", "crew", "herd", "flock",
+                        "class", "audience", "pack", "staff", "police", "choir", "orchestra", "army", "gang"})
 CLOSED_CLASS = (DETERMINERS | POSSESSIVES | SUBJECT_PRONOUNS | OBJECT_PRONOUNS | REFLEXIVE | PREPOSITIONS
-                | CONJUNCTIONS | AUXILIARIES | {"then", "there", "here", "who", "which", "what", "not", "no", "very"})
+                | CONJUNCTIONS | AUXILIARIES | INDEFINITE_PRONOUNS | RELATIVE_PRONOUNS
+                | {"then", "there", "here", "what", "not", "no", "very", "other", "others", "each", "none",
+                   "either", "neither", "goodbye", "hello", "farewell", "thanks", "yes"})
 
 
 @lru_cache(maxsize=8192)
@@ -122,3 +133,11 @@ def singular(word: str) -> str:
 def is_plural_noun(word: str) -> bool:
     low = word.lower()
     return low.endswith("s") and singular(low) != low or low in {"people", "children", "men", "women", "mice", "geese"}
+
+
+def plural_noun(word: str) -> str:
+    """'dancer' -> 'dancers', 'child' -> 'children' (the word itself when the lexicon has no plural)."""
+    import lemminflect
+
+    forms = lemminflect.getInflection(singular(word), "NNS")
+    return forms[0] if forms else word

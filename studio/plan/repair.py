@@ -136,17 +136,11 @@ def prompt_sentences(prompt: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?;])\s+", prompt) if s.strip()]
 
 
-_TITLE_TAIL = {"a", "an", "the", "in", "on", "at", "to", "of", "and", "with", "into", "over", "through", "across",
-               "his", "her", "its", "their", "as", "for", "from", "by", "while", "then"}
-
-
 def _title_from(event: str) -> str:
-    words = re.sub(r"^(a|an|the)\s+", "", event.strip(" ."), flags=re.IGNORECASE).split()
-    words = words[:5]
-    while len(words) > 1 and words[-1].lower().strip(",;:") in _TITLE_TAIL:  # no 'Fox wakes up in'
-        words.pop()
-    title = " ".join(words).rstrip(",;:")
-    return (title[:1].upper() + title[1:])[:MAX_TITLE_CHARS]
+    """A title that is a whole phrase (studio.plan.titles)."""
+    from studio.plan.titles import title_from
+
+    return title_from(event, MAX_TITLE_CHARS)
 
 
 # ----------------------------------------------------------------------------- entities
@@ -274,8 +268,27 @@ def _split(scene: Scene) -> tuple[Scene, Scene]:
     return first, second
 
 
+def _in_beats(scenes: list[Scene], num_scenes: int) -> list[Scene]:
+    """Up to three beats per event (establishing, action, outcome), the longest events first."""
+    from studio.plan.beats import tell_in_beats
+
+    counts = [1] * len(scenes)
+    order = sorted(range(len(scenes)), key=lambda i: (-scenes[i].n_chunks, i))
+    need = num_scenes - len(scenes)
+    while need > 0 and any(count < 3 for count in counts):
+        for i in order:
+            if need > 0 and counts[i] < 3:
+                counts[i] += 1
+                need -= 1
+    told: list[Scene] = []
+    for scene, count in zip(scenes, counts):
+        told += (tell_in_beats(scene, count, _title_from) if count > 1 else []) or [scene]
+    return told
+
+
 def fit_scene_count(scenes: list[Scene], num_scenes: int) -> list[Scene]:
-    """Exactly `num_scenes` scenes: neighbours merged into even groups, or the longest scenes split in two."""
+    """Exactly `num_scenes` scenes: neighbours merged into even groups, or events told in beats
+    (studio.plan.beats), then the longest scenes split in two."""
     scenes = list(scenes)
     if len(scenes) > num_scenes:
         groups, start = [], 0
@@ -290,7 +303,9 @@ def fit_scene_count(scenes: list[Scene], num_scenes: int) -> list[Scene]:
                 scene = _merge(scene, other)
             merged.append(scene)
         scenes = merged
-    while scenes and len(scenes) < num_scenes:
+    if scenes and len(scenes) < num_scenes:
+        scenes = _in_beats(scenes, num_scenes)
+    while scenes and len(scenes) < num_scenes:  # past three beats an event: its longest scene in two
         longest = max(range(len(scenes)), key=lambda i: (scenes[i].n_chunks, -i))
         scenes[longest:longest + 1] = list(_split(scenes[longest]))
     return scenes

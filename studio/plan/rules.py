@@ -1,11 +1,14 @@
 """The rules planner: an offline, deterministic prompt -> Script, no model.
 
 1. Split the prompt into events: sentences, ';', 'then', 'later', 'finally', and ',' / 'and' before a
-   piece with its own verb ('waters a flower, and carries it outside'), never inside a list of nouns.
+   piece with its own verb ('waters a flower, and carries it outside'; after a plural subject a bare verb
+   counts: 'a boy and his grandfather fish ..., cook the catch ...'), never inside a list of nouns.
 2. Per event: length words -> chunks, camera and shot words -> camera, then studio.plan.clauses reads
-   the subject (or the last one), the objects, pronouns, the place and the time.
+   the subjects (or the last ones), relative clauses, objects, pronouns and quantifiers, the place and
+   the time; with no camera words the action's verb and the place's scale pick the camera (motion.py).
 3. Every subject and object becomes an entity of its scene (one entity per head noun or name, its
-   description the longest phrase the prompt gives it); backgrounds carry over.
+   description the longest phrase the prompt gives it, its kind from kinds.py); a group whose members
+   the prompt tells apart ('one ... the other') becomes its members; backgrounds carry over.
 """
 
 from __future__ import annotations
@@ -14,8 +17,13 @@ import re
 from dataclasses import dataclass, field
 
 from studio.config import Preset
-from studio.plan.clauses import Memory, Mention, camera_move, has_verb, parse_clause, starts_clause, tokenize
-from studio.plan.lexicon import NUMBERS, verb_lemma
+from studio.plan import lexicon as lx
+from studio.plan.clauses import (Memory, Mention, camera_move, has_verb, parse_clause, starts_clause, subject_plural,
+                                 tokenize, verb_first)
+from studio.plan.kinds import gender, noun_kind
+from studio.plan.lexicon import NUMBERS, plural_noun
+from studio.plan.motion import camera_for_action
+from studio.plan.pronouns import member
 from studio.plan.repair import _title_from, chunks_for_seconds, clean_name, finish_script, map_camera
 from studio.plan.schema import MAX_BACKGROUND_CHARS, MAX_EVENT_CHARS
 from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_ENTITIES, MAX_SCENES, Entity, Scene, Script, slugify, unique_id
@@ -33,9 +41,7 @@ CAMERA_PHRASE = re.compile(
     r"pan(?:s|ning)?\s+(?:to\s+the\s+)?(?:left|right)|tilt(?:s|ing)?\s+(?:up|down)|zoom(?:s|ing)?\s+(?:in|out)|"
     r"doll(?:y|ies)\s+(?:in|out)|close[- ]up(?:\s+of)?|push(?:es)?\s+in|pull(?:s)?\s+back|orbit(?:s|ing)?)\b",
     re.IGNORECASE)
-# Moves a tracking camera follows (lemmas, so every form counts): camera vocabulary, not parts of speech.
-MOTION_LEMMAS = frozenset({"run", "walk", "fly", "drive", "chase", "race", "ride", "swim", "gallop", "sprint", "follow",
-                           "travel", "sail", "glide", "skate", "march", "hurry", "flee", "soar", "dash", "wander"})
+UNIQUE = frozenset({"sun", "moon", "earth", "sky"})  # one of a kind: 'the sun'
 AERIAL = {"aerial shot": "tilt down", "wide shot": "static", "establishing shot": "pan right"}
 
 
@@ -56,10 +62,13 @@ def _split_actions(piece: str) -> list[str]:
     """'waters a flower, and carries it outside' -> two clauses; 'apples, pears, and plums' stays one."""
     pieces = re.split(r"(,\s*(?:and\s+)?|\s+and\s+)", piece)
     clauses = [pieces[0]]
+    plural = subject_plural(piece)  # 'a boy and his grandfather fish ..., cook ...': the bare verb goes on
     for separator, text in zip(pieces[1::2], pieces[2::2]):
         camera_aside = re.match(r"\s*(?:the\s+)?camera\b", text, re.IGNORECASE)  # directs this clause
-        if text.strip() and not camera_aside and has_verb(clauses[-1]) and starts_clause(text):
+        if text.strip() and not camera_aside and has_verb(clauses[-1], plural) and starts_clause(text, plural):
             clauses.append(text)
+            if not verb_first(text, plural):  # 'and the alarm rings': a subject of its own from here on
+                plural = subject_plural(text)
         else:
             clauses[-1] = f"{clauses[-1]}{separator}{text}"
     return clauses
@@ -146,10 +155,8 @@ def _event(raw: str, preset: Preset, memory: Memory, continues: bool) -> Event:
     memory.subjects = subjects or memory.subjects
     memory.last_clause = parsed.mentions
     memory.seen.extend(parsed.mentions)
-    camera = camera or parsed.camera
-    if camera is None:
-        moving = any(set(verb_lemma(w)) & MOTION_LEMMAS for w in re.findall(r"[a-z]+", text.lower()))
-        camera = "tracking" if moving else "static"
+    camera = camera or parsed.camera or camera_for_action(
+        parsed.verbs, parsed.particle, parsed.place, tuple(noun_kind(m.words) for m in subjects))
     return Event(text=parsed.text.strip()[:MAX_EVENT_CHARS], camera=camera, n_chunks=n_chunks,
                  mentions=parsed.mentions, place=parsed.place, time=parsed.time)
 
@@ -163,42 +170,79 @@ def analyse_events(prompt: str, preset: Preset) -> list[Event]:
             events[-1].camera = camera
             continue
         events.append(_event(raw, preset, memory, continues))
+    _split_groups(events)
     return events
 
 
 # ----------------------------------------------------------------------------- 3. the script
 
 
-def _describe(mention: Mention) -> str:
+def _describe(mention: Mention, sex: str = "") -> str:
     """The reference prompt's start: what the prompt says about the entity ('two kids', 'an elderly
-    painter in a blue coat')."""
-    name = " ".join(mention.words)
+    painter in a blue coat', 'a female pilot' when the prompt says 'her'; 'a painter' for 'first painter')."""
+    words = mention.words[1:] if mention.member_of else mention.words
+    name = " ".join(words)
+    if sex and not mention.proper and not gender(words):
+        name = f"{sex} {name}"
     if not mention.proper:
+        if mention.count == 0 and not lx.is_plural_noun(words[-1]):  # 'each dancer' -> 'some dancers'
+            name = f"{' '.join(words[:-1])} {plural_noun(words[-1])}".strip()
         count = next((word for word, n in NUMBERS.items() if n == mention.count and " " not in word), "")
         article = "some" if mention.count == 0 else ("an" if name[:1].lower() in "aeiou" else "a")
+        article = "the" if " ".join(words).lower() in UNIQUE else article  # 'the sun', not 'a sun'
         name = f"{count if mention.count > 1 and count else article} {name}"
     return f"{name} {mention.detail}".strip()
 
 
+def entity_kind(words: list[str], acts: bool) -> str:
+    """'character' for people and animals, and for whatever acts as a subject ('a robot rolls'); 'object'
+    for vehicles, celestial bodies and things ('a ship sails' and 'the moon rises' are still objects)."""
+    kind = noun_kind(words)
+    if kind in ("vehicle", "celestial", "thing"):
+        return "object"
+    return "character" if kind in ("person", "animal") or acts else "object"
+
+
 def _entities(events: list[Event]) -> dict[str, Entity]:
-    """One entity per key, named and described by its fullest mention; a subject is a character."""
+    """One entity per key, named and described by its fullest mention; its kind from the kind lexicon."""
     fullest: dict[str, Mention] = {}
     for mention in (m for event in events for m in event.mentions):
         best = fullest.get(mention.key)
         if best is None or (len(mention.words), len(mention.detail)) > (len(best.words), len(best.detail)):
             detail = mention.detail or (best.detail if best else "")
             fullest[mention.key] = Mention(mention.key, mention.words, mention.subject, mention.proper,
-                                           mention.count if best is None or mention.count != 1 else best.count, detail)
+                                           mention.count if best is None or mention.count != 1 else best.count, detail,
+                                           member_of=mention.member_of)
         elif mention.detail and not best.detail:
             best.detail = mention.detail
-    characters = {m.key for event in events for m in event.mentions if m.subject or m.proper}
+    acting = {m.key for event in events for m in event.mentions if m.subject or m.proper}
+    sexes = {m.key: m.gender for event in events for m in event.mentions if m.gender}
     entities: dict[str, Entity] = {}
     for key, mention in list(fullest.items())[:MAX_ENTITIES]:
         name = clean_name(" ".join(mention.words))
         entity_id = unique_id(slugify(name, fallback="entity"), {e.id for e in entities.values()})
-        entities[key] = Entity(id=entity_id, name=name, description=_describe(mention),
-                               kind="character" if key in characters else "object")
+        entities[key] = Entity(id=entity_id, name=name, description=_describe(mention, sexes.get(key, "")),
+                               kind=entity_kind(mention.words, key in acting))
     return entities
+
+
+def _split_groups(events: list[Event]) -> None:
+    """'Two painters ...; one spills the paint, the other ...': once the prompt tells members of a group
+    apart, every scene of the group shows both members instead of the group."""
+    members: dict[str, list[Mention]] = {}
+    for mention in (m for event in events for m in event.mentions if m.member_of):
+        members.setdefault(mention.member_of, [])
+    for event in events:
+        for mention in event.mentions:
+            if mention.key in members and not members[mention.key]:
+                members[mention.key] = [member(mention, role) for role in ("first", "second")]
+    for event in events:
+        mentions: list[Mention] = []
+        for mention in event.mentions:
+            split = members.get(mention.key) or [mention]
+            mentions += [Mention(m.key, m.words, mention.subject, m.proper, m.count, m.detail, member_of=m.member_of,
+                                 gender=m.gender) for m in split]
+        event.mentions = mentions
 
 
 def _backgrounds(events: list[Event]) -> list[str]:

@@ -226,4 +226,4 @@ def _keep_made_work(before: Scene, scene: Scene) -> Scene:
     return dataclasses.replace(before, title=scene.title, event=scene.event, entity_ids=scene.entity_ids,
                                background=scene.background, camera=scene.camera, n_chunks=scene.n_chunks,
                                chunk_prompts=scene.chunk_prompts, chunks=chunks,
-                               refined_outdated=before.refined_outdated or (changed and before.refined is not None))
+                               refined_outdated=before.refined_outdated or changed)  # (read only when refined.mp4 exists)

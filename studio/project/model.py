@@ -1,7 +1,8 @@
 """The data model: Project / Script / Scene / Entity / Chunk and their validated JSON form.
 
 Plain, JSON-serialisable dataclasses (they can live in `gr.State`; models never do). Media lives on
-disk and the objects hold paths relative to the project folder (where each file lives: paths.py).
+disk at paths computed from ids (paths.py); no record holds a path. A path field found in an older or
+imported project.json (LEGACY_PATH_FIELDS) is ignored: a record can never point at another file.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from studio.project.paths import (
     validate_id,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: chunk versions at paths computed from ids (layout.py migrates version 1)
 
 ENTITY_STATUSES = ("pending", "approved", "rejected")
 CHUNK_STATUSES = ("ready", "stale", "failed", "hidden")  # hidden: past a lowered chunk count, kept with its seed and prompt
@@ -72,7 +73,6 @@ class Entity:
     name: str
     description: str = ""  # appearance; becomes the reference prompt
     ref_prompt: str = ""
-    ref_image: str | None = None  # relative path of entities/<id>.png
     seed: int = 0
     status: str = "pending"  # pending | approved | rejected
     kind: str = "character"  # character | object | background
@@ -80,14 +80,12 @@ class Entity:
 
 @dataclass
 class Take:
-    """A kept earlier (or later) version of a chunk, stored under scenes/<scene>/takes/chunk_XXX/take_NN.*"""
+    """A stored version of a chunk that is not the active one; its files are at ProjectPaths.take_file."""
 
     number: int  # 1, 2, ... in the order they were made
     seed: int
     prompt: str
     made: str = ""  # ISO-8601 UTC time it was made ("" when unknown)
-    frames: str | None = None  # relative path of take_NN.npz
-    preview: str | None = None  # relative path of take_NN.mp4
     seconds: float = 0.0
     after_take: int | None = None  # the take of chunk k-1 it was made from (None for chunk 0)
     approval: str = "pending"  # pending | approved | rejected
@@ -97,16 +95,14 @@ class Take:
 class Chunk:
     """One streamed chunk of a scene: 16 frames for chunk 0, 8 new frames after that.
 
-    The record describes the active version (its files at the canonical chunk_XXX paths); `takes` holds
-    the other kept versions, and stays empty for a chunk that has only ever had one.
+    The record describes the active version, take `take` (its files at ProjectPaths.take_file for that
+    number); `takes` holds the other stored versions, and stays empty for a chunk that has only ever had one.
     """
 
     index: int
     seed: int
     prompt: str
-    status: str = "ready"  # ready | stale | failed
-    frames: str | None = None  # relative path of chunk_XXX.npz
-    preview: str | None = None  # relative path of chunk_XXX.mp4
+    status: str = "ready"  # ready | stale | failed | hidden
     seconds: float = 0.0  # wall time spent making it
     approval: str = "pending"  # pending | approved | rejected
     take: int = 1  # the number of the active version
@@ -128,10 +124,7 @@ class Scene:
     n_chunks: int = 4
     chunk_prompts: list[str] = field(default_factory=list)  # optional, one per chunk ("prompt travel")
     seed: int = 0
-    scene_image: str | None = None
     chunks: list[Chunk] = field(default_factory=list)
-    draft: str | None = None
-    refined: str | None = None
     refined_outdated: bool = False  # the chunks changed after the refined video was made from them
 
     def prompt_for_chunk(self, index: int) -> str:
@@ -183,7 +176,6 @@ class Project:
     id: str
     preset: str
     script: Script
-    final: str | None = None
     version: int = SCHEMA_VERSION
 
 
@@ -212,9 +204,14 @@ def _optional(data: dict, key: str, kind: type | tuple[type, ...], where: str, d
     return _require(data, key, kind, where)
 
 
+# Path fields of version-1 records. Read only as "was there a file" by the migration (layout.py); the
+# loader ignores their values, so a record naming another scene's chunk or project.json changes nothing.
+LEGACY_PATH_FIELDS = frozenset({"frames", "preview", "ref_image", "scene_image", "draft", "refined", "final"})
+
+
 def _check_keys(data: dict, cls: type, where: str) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - known - LEGACY_PATH_FIELDS)
     if unknown:
         raise ValidationError(f"{where} has unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
@@ -240,17 +237,6 @@ def _seconds(data: dict, key: str, where: str) -> float:
     return value
 
 
-def _relative_path(data: dict, key: str, where: str) -> str | None:
-    value = _optional(data, key, str, where, None)
-    if value is None:
-        return None
-    if "\x00" in value or len(value) > 255:
-        raise ValidationError(f"{where}.{key} {value[:80]!r} is not a usable file path (NUL or over 255 characters)")
-    if value.startswith(("/", "\\")) or ".." in Path(value).parts or ":" in value:
-        raise ValidationError(f"{where}.{key} {value!r} must be a path inside the project folder")
-    return value
-
-
 def entity_from_dict(data: Any, where: str = "entity") -> Entity:
     _require(data, "id", str, where)
     _check_keys(data, Entity, where)
@@ -262,7 +248,6 @@ def entity_from_dict(data: Any, where: str = "entity") -> Entity:
         name=_text(data, "name", where),
         description=_text(data, "description", where, ""),
         ref_prompt=_text(data, "ref_prompt", where, ""),
-        ref_image=_relative_path(data, "ref_image", where),
         seed=_seed(data, "seed", where),
         status=status,
         kind=_text(data, "kind", where, "character"),
@@ -301,14 +286,10 @@ def take_from_dict(data: Any, where: str = "take") -> Take:
         seed=_seed(data, "seed", where, default=None),
         prompt=_text(data, "prompt", where, "", limit=MAX_CHUNK_RECORD_PROMPT_CHARS),
         made=_made(data, where),
-        frames=_relative_path(data, "frames", where),
-        preview=_relative_path(data, "preview", where),
         seconds=_seconds(data, "seconds", where),
         after_take=_take_number(data, "after_take", where, None),
         approval=_choice(data, "approval", where, CHUNK_APPROVALS),
     )
-    if take.frames is None or take.preview is None:  # a stored take is only recorded once its files are written
-        raise ValidationError(f"{where} has no {'frames' if take.frames is None else 'preview'} file; remove the take")
     return take
 
 
@@ -323,8 +304,6 @@ def chunk_from_dict(data: Any, where: str = "chunk") -> Chunk:
         seed=_seed(data, "seed", where, default=None),
         prompt=_text(data, "prompt", where, "", limit=MAX_CHUNK_RECORD_PROMPT_CHARS),
         status=_choice(data, "status", where, CHUNK_STATUSES),
-        frames=_relative_path(data, "frames", where),
-        preview=_relative_path(data, "preview", where),
         seconds=_seconds(data, "seconds", where),
         approval=_choice(data, "approval", where, CHUNK_APPROVALS),
         take=_take_number(data, "take", where, 1),
@@ -372,10 +351,7 @@ def scene_from_dict(data: Any, where: str = "scene") -> Scene:
         n_chunks=n_chunks,
         chunk_prompts=chunk_prompts,
         seed=_seed(data, "seed", where),
-        scene_image=_relative_path(data, "scene_image", where),
         chunks=chunks,
-        draft=_relative_path(data, "draft", where),
-        refined=_relative_path(data, "refined", where),
         refined_outdated=_optional(data, "refined_outdated", bool, where, False),
     )
 
@@ -428,7 +404,6 @@ def project_from_dict(data: Any) -> Project:
         id=validate_id(data["id"], "project.id"),
         preset=_preset_name(data, where),
         script=script_from_dict(_require(data, "script", dict, where)),
-        final=_relative_path(data, "final", where),
         version=SCHEMA_VERSION,
     )
 
@@ -475,7 +450,13 @@ def load_project(project_dir: Path) -> Project:
     if not path.is_file():
         raise StudioError(f"no project at {project_dir}: {PROJECT_FILE} is missing (create one with `python -m studio plan`)")
     try:
-        return project_from_dict(parse_project_json(path.read_text(encoding="utf-8"), str(path)))
+        data = parse_project_json(path.read_text(encoding="utf-8"), str(path))
+        if isinstance(data, dict) and isinstance(data.get("version", 1), int) and data.get("version", 1) < SCHEMA_VERSION:
+            from studio.project.layout import migrate_layout  # lazy: layout builds on this module
+
+            migrate_layout(project_dir)  # a version-1 folder: its chunk versions move to the paths of ids first
+            data = parse_project_json(path.read_text(encoding="utf-8"), str(path))
+        return project_from_dict(data)
     except UnicodeDecodeError as error:
         raise StudioError(f"{path} is corrupt ({error}){_backup_hint(project_dir)}") from None
     except ValidationError as error:

@@ -7,11 +7,17 @@ checked before any path is built from them. The folder of one project:
     <projects-root>/<project-id>/project.json          written atomically (temp file + rename), saved last
     <projects-root>/<project-id>/entities/<entity>.png
     <projects-root>/<project-id>/scenes/<scene>/image.png
-    <projects-root>/<project-id>/scenes/<scene>/chunk_003.npz   frames of chunk 3 (the memory for chunk 4)
-    <projects-root>/<project-id>/scenes/<scene>/chunk_003.mp4   low-res preview segment
-    <projects-root>/<project-id>/scenes/<scene>/takes/chunk_003/take_01.npz, .mp4   a kept other version
-    <projects-root>/<project-id>/scenes/<scene>/draft.mp4, refined.mp4
+    <projects-root>/<project-id>/scenes/<scene>/chunks/003/take_02.npz   frames of take 2 of chunk 3
+    <projects-root>/<project-id>/scenes/<scene>/chunks/003/take_02.mp4   its low-res preview segment
+    <projects-root>/<project-id>/scenes/<scene>/draft.mp4, draft.takes.json   the active takes joined, and which
+    <projects-root>/<project-id>/scenes/<scene>/refined.mp4
     <projects-root>/<project-id>/final.mp4
+
+Every path is computed from ids (scene id, chunk index, take number, entity id); no record holds one. A
+take's files are written once, at take_file(), and never moved, copied or rewritten: a chunk record names
+its active take by number, so switching versions is one write of project.json. (Before version 2 of
+project.json the active version lived at scenes/<scene>/chunk_003.* and the others at
+scenes/<scene>/takes/chunk_003/take_01.*: layout.py moves such a project into this layout on open.)
 """
 
 from __future__ import annotations
@@ -106,8 +112,17 @@ def project_dir_for(projects_root: Path, project_id: str) -> Path:
     return resolve_inside(projects_root, validate_id(project_id, "project id"))
 
 
+TAKE_FILE_KINDS = ("npz", "mp4")
+
+
+def _whole(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{what} {value!r} must be a whole number from 0")
+    return value
+
+
 class ProjectPaths:
-    """Where each artifact of a project lives; relative paths are what project.json stores."""
+    """Where each artifact of a project lives, computed from ids (project.json stores none of these paths)."""
 
     def __init__(self, project_dir: Path):
         self.root = Path(project_dir)
@@ -131,23 +146,39 @@ class ProjectPaths:
     def scene_image(self, scene_id: str) -> Path:
         return self.scene_dir(scene_id) / "image.png"
 
-    def chunk_frames(self, scene_id: str, index: int) -> Path:
-        return self.scene_dir(scene_id) / f"chunk_{index:03d}.npz"
+    def chunk_dir(self, scene_id: str, index: int) -> Path:
+        """The folder of every take of chunk `index` of the scene."""
+        return self.scene_dir(scene_id) / "chunks" / f"{_whole(index, 'chunk index'):03d}"
 
-    def chunk_preview(self, scene_id: str, index: int) -> Path:
-        return self.scene_dir(scene_id) / f"chunk_{index:03d}.mp4"
+    def take_file(self, scene_id: str, index: int, take: int, kind: str) -> Path:
+        """THE place of a chunk version's file: kind "npz" (frames) or "mp4" (preview), whatever the backend."""
+        if kind not in TAKE_FILE_KINDS:
+            raise ValueError(f"a take file is one of {TAKE_FILE_KINDS}, not {kind!r}")
+        return self.chunk_dir(scene_id, index) / f"take_{_whole(take, 'take number'):02d}.{kind}"
 
-    def take_dir(self, scene_id: str, index: int) -> Path:
-        return self.scene_dir(scene_id) / "takes" / f"chunk_{index:03d}"
+    def take_frames(self, scene_id: str, index: int, take: int) -> Path:
+        return self.take_file(scene_id, index, take, "npz")
 
-    def take_frames(self, scene_id: str, index: int, number: int) -> Path:
-        return self.take_dir(scene_id, index) / f"take_{number:02d}.npz"
+    def take_preview(self, scene_id: str, index: int, take: int) -> Path:
+        return self.take_file(scene_id, index, take, "mp4")
 
-    def take_preview(self, scene_id: str, index: int, number: int) -> Path:
-        return self.take_dir(scene_id, index) / f"take_{number:02d}.mp4"
+    def chunk_frames(self, scene_id: str, chunk) -> Path:
+        """The frames of `chunk`'s active take (anything with .index and .take: a Chunk record)."""
+        return self.take_frames(scene_id, chunk.index, chunk.take)
+
+    def chunk_preview(self, scene_id: str, chunk) -> Path:
+        return self.take_preview(scene_id, chunk.index, chunk.take)
 
     def draft(self, scene_id: str) -> Path:
         return self.scene_dir(scene_id) / "draft.mp4"
+
+    def draft_stamp(self, scene_id: str) -> Path:
+        """Which takes draft.mp4 joins (written after it): a draft whose stamp is not the active takes is stale."""
+        return self.scene_dir(scene_id) / "draft.takes.json"
+
+    def anchor(self, scene_id: str) -> Path:
+        """Frame 0 of chunk 0 as a picture, for people (the generator reads the anchor from the chunk itself)."""
+        return self.scene_dir(scene_id) / "anchor.png"
 
     def refined(self, scene_id: str) -> Path:
         return self.scene_dir(scene_id) / "refined.mp4"

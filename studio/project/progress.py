@@ -16,7 +16,7 @@ from studio.errors import StudioError
 from studio.project.lock import project_lock
 from studio.project.model import Project, Scene, load_project, save_project
 
-GENERATION_FIELDS = ("chunks", "draft", "refined_outdated")  # what the chunk loop changes in its scene
+GENERATION_FIELDS = ("chunks", "refined_outdated")  # what the chunk loop changes in its scene
 
 
 class SceneChangedError(StudioError):

@@ -15,22 +15,21 @@ from studio.project.model import Project, Scene
 from studio.project.paths import ProjectPaths
 
 
-def _exists(project_dir: Path, relative: str | None) -> bool:
-    return relative is not None and ProjectPaths(project_dir).absolute(relative).is_file()
 
 
 def _chunk_list(indices: list[int]) -> str:
     return ", ".join(map(str, indices))
 
 
-def references_made(project: Project) -> bool:
+def references_made(project: Project, project_dir: Path) -> bool:
     """Whether the references stage has run (an entity has a reference image)."""
-    return any(entity.ref_image for entity in project.script.entities)
+    paths = ProjectPaths(project_dir)
+    return any(paths.entity_image(entity.id).is_file() for entity in project.script.entities)
 
 
 def scene_image_outdated(project: Project, project_dir: Path, scene: Scene) -> bool:
     """The scene has no scene image although references exist: it was cleared by a reference change."""
-    return references_made(project) and not _exists(project_dir, scene.scene_image)
+    return references_made(project, project_dir) and not ProjectPaths(project_dir).scene_image(scene.id).is_file()
 
 
 def scenes_needing_images(project: Project, project_dir: Path) -> list[str]:
@@ -40,15 +39,15 @@ def scenes_needing_images(project: Project, project_dir: Path) -> list[str]:
 
 def anchor_note(project: Project, project_dir: Path, scene: Scene) -> str:
     """Which image generation holds the scene to (the APM anchor), in one line."""
-    if _exists(project_dir, scene.scene_image):
+    if ProjectPaths(project_dir).scene_image(scene.id).is_file():
         return "anchor: its scene image"
-    advice = "; make its scene image in References to hold the scene to it" if references_made(project) else ""
+    advice = "; make its scene image in References to hold the scene to it" if references_made(project, project_dir) else ""
     return f"anchor: frame 0 of chunk 0 (no scene image{advice})"
 
 
 def refined_is_current(project_dir: Path, scene: Scene) -> bool:
     """A refined video exists and was made from the chunks as they are now."""
-    return _exists(project_dir, scene.refined) and not scene.refined_outdated
+    return ProjectPaths(project_dir).refined(scene.id).is_file() and not scene.refined_outdated
 
 
 def scene_findings(project: Project, project_dir: Path, scene: Scene) -> list[str]:
@@ -61,7 +60,7 @@ def scene_findings(project: Project, project_dir: Path, scene: Scene) -> list[st
     elif scene.chunks and len(scene.chunks) < scene.n_chunks:
         findings.append(f"scene {scene.id}: {len(scene.chunks)} of {scene.n_chunks} chunks are made; "
                         "generate the scene to finish it")
-    if scene.refined and scene.refined_outdated:
+    if scene.refined_outdated and ProjectPaths(project_dir).refined(scene.id).is_file():
         findings.append(f"scene {scene.id}: its refined video is older than its chunks, so the draft is used; "
                         "refine the scene again")
     if scene.chunks and scene_image_outdated(project, project_dir, scene):

@@ -76,21 +76,19 @@ def check_project(project_dir: Path, preset, scene_id: str | None = None) -> QaR
     return report
 
 
-def _read_chunk(paths, chunk) -> np.ndarray | None:
+def _read_chunk(paths, scene_id: str, chunk) -> np.ndarray | None:
     from studio.media.video import load_frames
 
-    if not chunk.frames:
-        return None
     try:
-        return load_frames(paths.absolute(chunk.frames))  # (T, H, W, 3)
+        return load_frames(paths.chunk_frames(scene_id, chunk))  # (T, H, W, 3)
     except StudioError:
         return None
 
 
 def scene_anchor(paths, scene, first_chunk: np.ndarray | None) -> np.ndarray | None:
     """The scene image (the APM anchor of our studio) when readable, else frame 0 of chunk 0: (H, W, 3)."""
-    if scene.scene_image:
-        image = _read_image(paths.absolute(scene.scene_image))
+    if paths.scene_image(scene.id).is_file():
+        image = _read_image(paths.scene_image(scene.id))
         if image is not None:
             return image
     return None if first_chunk is None else first_chunk[0]
@@ -111,8 +109,8 @@ def reference_images(paths, project, scene) -> list[np.ndarray]:
     images = []
     for entity_id in scene.entity_ids:
         entity = project.script.entity(entity_id)
-        if entity.status == "approved" and entity.ref_image:
-            image = _read_image(paths.absolute(entity.ref_image))
+        if entity.status == "approved" and paths.entity_image(entity.id).is_file():
+            image = _read_image(paths.entity_image(entity.id))
             if image is not None:
                 images.append(image)
     return images
@@ -122,12 +120,12 @@ def check_scene(project_dir: Path, project, scene, preset, embedder: ImageEmbedd
     from studio.project.paths import ProjectPaths
 
     paths = ProjectPaths(project_dir)
-    chunk_frames = [_read_chunk(paths, chunk) for chunk in scene.chunks]
+    chunk_frames = [_read_chunk(paths, scene.id, chunk) for chunk in scene.chunks]
     # 1. What every chunk is compared with.
     anchor = scene_anchor(paths, scene, chunk_frames[0] if chunk_frames else None)
     if anchor is None:
         return [ChunkQa(scene.id, c.index, c.status, flagged=True, reason="no frames and no scene image: regenerate it")
-                for c in scene.chunks if c.frames]
+                for c in scene.chunks]
     anchor_colour = colour_stats(anchor)
     anchor_embedding = references = None
     if embedder is not None:
@@ -136,11 +134,10 @@ def check_scene(project_dir: Path, project, scene, preset, embedder: ImageEmbedd
     # 2. Each chunk against them.
     rows = []
     for chunk, frames in zip(scene.chunks, chunk_frames):
-        if not chunk.frames:
-            continue  # not made yet: nothing to check
         if frames is None:
             rows.append(ChunkQa(scene.id, chunk.index, chunk.status, flagged=True,
-                                reason=f"its frames file {chunk.frames} is missing or corrupt: regenerate the chunk"))
+                                reason=f"its frames file {paths.relative(paths.chunk_frames(scene.id, chunk))} is "
+                                       "missing or corrupt: regenerate the chunk"))
             continue
         previous = chunk_frames[chunk.index - 1] if chunk.index > 0 else None
         row = measure_chunk(scene.id, chunk, frames, previous, anchor_colour)

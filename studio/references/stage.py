@@ -219,11 +219,11 @@ def make_references(project_dir: Path, preset: Preset, *, entity_id: str | None 
         if seed is not None:
             raise StudioError(f"seed {seed} applies only when regenerating one entity: choose the entity "
                               "(CLI: --entity ID) or leave the seed empty")
-        entity_jobs = [] if scenes_only else [e for e in script.entities if not _exists(paths, e.ref_image)]
+        entity_jobs = [] if scenes_only else [e for e in script.entities if not _exists(paths.entity_image(e.id))]
         # A scene is remade when its image is missing, or when one of its approved references is new.
         renewed = {e.id for e in entity_jobs} if approve else set()
         scene_jobs = [s for s in script.scenes
-                      if not _exists(paths, s.scene_image) or renewed.intersection(s.entity_ids)]
+                      if not _exists(paths.scene_image(s.id)) or renewed.intersection(s.entity_ids)]
     total = max(1, len(entity_jobs) + len(scene_jobs))
     staged: dict[Path, bytes] = {}
 
@@ -234,7 +234,7 @@ def make_references(project_dir: Path, preset: Preset, *, entity_id: str | None 
         image = _render_entity(preset, entity, prompt)
         path = paths.entity_image(entity.id)
         staged[path] = png_bytes(image)
-        entity.ref_image, entity.ref_prompt = paths.relative(path), prompt
+        entity.ref_prompt = prompt
         entity.status = "approved" if approve else "pending"
 
     # 3. Scene images from the references as they will be once this call is saved.
@@ -245,8 +245,7 @@ def make_references(project_dir: Path, preset: Preset, *, entity_id: str | None 
         logger.info("scene %s: references %s", scene.id, [(ref.entity_id, ref.scale) for ref in scene_refs])
         path = paths.scene_image(scene.id)
         staged[path] = png_bytes(_render_scene(preset, script, scene, scene_refs))
-        scene.scene_image = paths.relative(path)
-        _mark_made_from_old_image(scene)
+        _mark_made_from_old_image(paths, scene)
 
     # 4. Files, then project.json.
     _commit(project_dir, project, staged)
@@ -263,7 +262,7 @@ def set_entity_status(project_dir: Path, entity_id: str, status: str) -> Project
     entity = project.script.entity(entity_id)
     if status not in ENTITY_STATUSES:
         raise ValidationError(f"status {status!r} must be one of {', '.join(ENTITY_STATUSES)}")
-    if status == "approved" and not _exists(paths, entity.ref_image):
+    if status == "approved" and not _exists(paths.entity_image(entity.id)):
         raise StudioError(f"entity {entity_id!r} has no reference image yet; make one with `refs` or upload one")
     feeds_scenes_changed = (entity.status == "approved") != (status == "approved")
     entity.status = status
@@ -285,7 +284,7 @@ def upload_entity_image(project_dir: Path, entity_id: str, source: Any, *, prese
     entity = project.script.entity(entity_id)
     image = load_rgb(source, _upload_limit(project, preset), name=f"the upload for {entity_id!r}")
     path = paths.entity_image(entity.id)
-    entity.ref_image, entity.ref_prompt, entity.status = paths.relative(path), "", "approved"
+    entity.ref_prompt, entity.status = "", "approved"
     stale = _clear_scene_images(project, paths, entity.id)
     _commit(project_dir, project, {path: png_bytes(image)}, remove=stale)
     return project
@@ -300,14 +299,14 @@ def _check_seed(seed: Any) -> int:
     return seed
 
 
-def _exists(paths: ProjectPaths, relative: str | None) -> bool:
+def _exists(path: Path) -> bool:
     """Whether the image is there and readable: a corrupt one counts as missing, so it is made again."""
-    if relative is None or not paths.absolute(relative).is_file():
+    if not path.is_file():
         return False
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(paths.absolute(relative)) as image:
+        with Image.open(path) as image:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
@@ -331,10 +330,10 @@ def _approved_images(script: Script, paths: ProjectPaths, staged: dict[Path, byt
 
     images = {}
     for entity in script.entities:
-        if entity.status != "approved" or entity.ref_image is None:
+        if entity.status != "approved":
             continue
-        just_made = staged.get(paths.entity_image(entity.id))
-        path = paths.absolute(entity.ref_image)
+        path = paths.entity_image(entity.id)
+        just_made = staged.get(path)
         if just_made is not None:
             images[entity.id] = Image.open(io.BytesIO(just_made)).convert("RGB")
         elif path.is_file():
@@ -344,26 +343,25 @@ def _approved_images(script: Script, paths: ProjectPaths, staged: dict[Path, byt
     return images
 
 
-def _mark_made_from_old_image(scene) -> None:
+def _mark_made_from_old_image(paths: ProjectPaths, scene) -> None:
     """The scene's chunks (and so its refined video) were made from its previous image."""
     for chunk in scene.chunks:
         if chunk.status in ("ready", "hidden"):  # hidden ones too: a raised count must not show them as they are
             chunk.status = "stale"
-    scene.refined_outdated = scene.refined is not None
+    scene.refined_outdated = scene.refined_outdated or paths.refined(scene.id).is_file()
 
 
 def _clear_scene_images(project: Project, paths: ProjectPaths, entity_id: str) -> list[Path]:
-    """Forget the images of the scenes that use `entity_id`; return their files (deleted after the save)."""
-    removed = []
-    for scene in project.script.scenes:
-        if entity_id in scene.entity_ids and scene.scene_image is not None:
-            removed.append(paths.absolute(scene.scene_image))
-            scene.scene_image = None
-    return removed
+    """The images of the scenes that use `entity_id` (removed before the save: a missing one is remade)."""
+    return [paths.scene_image(scene.id) for scene in project.script.scenes
+            if entity_id in scene.entity_ids and paths.scene_image(scene.id).is_file()]
 
 
 def _commit(project_dir: Path, project: Project, staged: dict[Path, bytes], remove: list[Path] = ()) -> None:
-    """Write `staged` files, then project.json; on failure put every file back as it was."""
+    """Remove the stale images `remove` (a missing scene image is remade: a kill after this is safe), write
+    `staged` files, then project.json; on a failure put every staged file back as it was."""
+    for path in remove:
+        path.unlink(missing_ok=True)
     backups = {path: (path.read_bytes() if path.is_file() else None) for path in staged}
     try:
         for path, data in staged.items():
@@ -379,9 +377,3 @@ def _commit(project_dir: Path, project: Project, staged: dict[Path, bytes], remo
             except OSError:
                 logger.exception("could not restore %s", path)
         raise
-    # Stale files go only once project.json no longer points at them.
-    for path in remove:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            logger.warning("could not delete the stale image %s", path)

@@ -214,7 +214,7 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     project = load_project(project_dir)
     scene = project.script.scene(scene_id)
     seed = scene.seed if seed is None else int(seed)
-    if not scene.chunks or scene.chunks[0].status != "ready" or not scene.chunks[0].frames:
+    if not scene.chunks or scene.chunks[0].status != "ready":
         raise StudioError(f"scene {scene_id!r} has no draft to refine; run `generate` for it first")
     draft = load_scene_frames(project_dir, scene)  # (T, h, w, 3): the ready chunks, in order
     num_frames, draft_height, draft_width = draft.shape[:3]
@@ -241,7 +241,7 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     with project_lock(project_dir):  # re-read under the lock: another stage may have saved meanwhile
         project = load_project(project_dir)
         refined_scene = project.script.scene(scene_id)
-        refined_scene.refined, refined_scene.refined_outdated = paths.relative(path), False
+        refined_scene.refined_outdated = False  # (its video is refined.mp4: no record names it)
         (save or save_project)(project, project_dir)
     result = RefineResult(
         scene_id=scene_id, path=path, num_frames=len(frames), width=frames.shape[2], height=frames.shape[1],

@@ -19,8 +19,11 @@ import gradio as gr
 from studio.config import PLANNERS, REFINE_MODES, Preset
 from studio.errors import StudioError, ValidationError
 from studio.gpu import gpu_entry
+from studio.project.layout import open_project as open_project_folder
 from studio.project.model import MAX_CHUNKS_PER_SCENE, MAX_SCENES, Project, load_project, scene_ids_to_make
+from studio.project.paths import ProjectPaths
 from studio.project.progress import SceneChangedError
+from studio.references.messages import regenerated_message
 from studio.ui import metrics_view, owners, scene_images, views
 from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are part of this module's API
     MAX_UPLOAD_BYTES,
@@ -86,7 +89,7 @@ class Handlers:
         return project_dir, project
 
     def _summary(self, project_dir: Path, project: Project) -> str:
-        return views.project_summary(project, self.workspace.is_saved(project_dir))
+        return views.project_summary(project, self.workspace.is_saved(project_dir), project_dir)
 
     def _scene_id(self, project: Project, scene_id: str | None) -> str:
         return scene_ids_to_make(project, scene_id or None)[0]
@@ -99,7 +102,7 @@ class Handlers:
         if session is not None and request is not None:
             session.session_hash = request.session_hash
         project_dir, copied = owners.open_for_session(self.workspace, _session_hash(request), session, project_id)
-        project = load_project(project_dir)
+        project = open_project_folder(project_dir)  # swept of what a killed run left (an old layout moved first)
         if copied:
             return project.id, (f"**{project_id.strip()}** belongs to another session: opened a copy of it, "
                                 f"**{project.id}**, in this session (Save it under a name of your own to keep it).")
@@ -217,13 +220,14 @@ class Handlers:
 
         project_dir, project = self._open_to_change(project_id, request, session)
         entity_id = (entity_id or "").strip() or None
-        if entity_id is not None:
-            project.script.entity(entity_id)
+        was_approved = entity_id is not None and project.script.entity(entity_id).status == "approved"
         project = make_references(project_dir, self.preset, entity_id=entity_id, seed=parse_seed(seed),
                                   approve=bool(approve), progress=progress_adapter(progress))
-        made = sum(1 for e in project.script.entities if e.ref_image)
-        return (views.entity_cards(project, project_dir), views.scene_gallery(project, project_dir),
-                f"{made} of {len(project.script.entities)} references made; approve each one or regenerate it.")
+        made = sum(1 for e in project.script.entities if ProjectPaths(project_dir).entity_image(e.id).is_file())
+        message = f"{made} of {len(project.script.entities)} references made; approve each one or regenerate it."
+        if entity_id is not None:
+            message = regenerated_message(project.script.entity(entity_id), was_approved)
+        return views.entity_cards(project, project_dir), views.scene_gallery(project, project_dir), message
 
     @user_errors
     def set_entity_status(self, project_id: str, entity_id: str, status: str, request: gr.Request,
@@ -271,7 +275,7 @@ class Handlers:
 
     def _scene_view(self, project_dir: Path, project: Project, scene_id: str):
         scene = project.script.scene(scene_id)
-        return views.timeline_html(scene), views.timeline_rows(scene), views.existing(project_dir, scene.draft)
+        return views.timeline_html(scene), views.timeline_rows(scene), views.draft_video(project_dir, scene)
 
     @user_errors
     def generate(self, project_id: str, scene_id: str, num_chunks: Any, session: SessionState, request: gr.Request,
@@ -412,7 +416,7 @@ class Handlers:
         result = refine_scene(project_dir, self.preset, scene.id, mode=mode or None, seed=parse_seed(seed),
                               strength=strength_value, stop=stop, progress=progress_adapter(progress))
         project = load_project(project_dir)
-        before = views.existing(project_dir, project.script.scene(scene.id).draft)
+        before = views.draft_video(project_dir, project.script.scene(scene.id))
         message = (f"{scene.id}: {result.num_frames} frames at {result.width}×{result.height} ({result.mode}, "
                    f"{result.seconds:.1f} s). Seam score {result.seam_score_draft:.3f} → {result.seam_score_refined:.3f} "
                    "(lower is smoother).")
@@ -426,7 +430,7 @@ class Handlers:
         if not project.script.scenes:
             return None, None
         scene = project.script.scene(self._scene_id(project, scene_id))
-        return views.existing(project_dir, scene.draft), views.existing(project_dir, scene.refined)
+        return views.draft_video(project_dir, scene), views.refined_video(project_dir, scene)
 
     # ------------------------------------------------------------------ 5. export
 
@@ -490,4 +494,4 @@ class Handlers:
                 views.entity_cards(project, project_dir), views.scene_gallery(project, project_dir),
                 gr.update(choices=entity_choices, value=""),
                 gr.update(choices=choices, value=first), gr.update(choices=choices, value=first),
-                views.existing(project_dir, project.final))
+                views.final_video(project_dir))

@@ -5,6 +5,8 @@ import gradio as gr
 from studio.config import PLANNERS
 
 # Column widths for the standard scene columns (id, title, event, entities, background, camera, chunks, prompts).
+# Backends whose models are built with random weights: their LLM plans run, but say nothing usable.
+RANDOM_WEIGHT_BACKENDS = ("tiny", "random")
 SCENE_WIDTHS = ["9%", "14%", "26%", "12%", "12%", "9%", "7%", "11%"]
 
 
@@ -73,6 +75,10 @@ def planner_choices(preset) -> tuple[list[str], str]:
     what = {"rules": "rules: offline", "local": "local: a small LLM", "remote": "remote: an endpoint"}
     runnable = [p for p in PLANNERS if not planner_unavailable(preset, p)]
     missing = [planner_unavailable(preset, p) for p in PLANNERS if p not in runnable]
+    if "local" in runnable and preset.models.backend in RANDOM_WEIGHT_BACKENDS:  # it runs, but writes nonsense
+        runnable.remove("local")
+        missing.append(f"local: the {preset.name} preset's LLM has random weights and writes gibberish titles "
+                       "(it tests the pipeline: python -m studio plan --planner local)")
     info = " · ".join(what.get(p, p) for p in runnable)
     return runnable, info + ("" if not missing else " (not offered: " + "; ".join(missing) + ")")
 

@@ -38,9 +38,9 @@ def unreadable_scene_images(project: Project, project_dir: Path, scene_ids: list
     paths = ProjectPaths(project_dir)
     found = []
     for scene in project.script.scenes:
-        if scene_ids is not None and scene.id not in scene_ids or not scene.scene_image:
+        if scene_ids is not None and scene.id not in scene_ids:
             continue
-        path = paths.absolute(scene.scene_image)
+        path = paths.scene_image(scene.id)
         if path.is_file() and not _readable(path):
             found.append(scene.id)
     return found
@@ -59,6 +59,6 @@ def remove_unreadable_scene_images(project: Project, project_dir: Path) -> list[
     paths = ProjectPaths(project_dir)
     broken = unreadable_scene_images(project, project_dir)
     for scene_id in broken:
-        paths.absolute(project.script.scene(scene_id).scene_image).unlink(missing_ok=True)
+        paths.scene_image(scene_id).unlink(missing_ok=True)
         logger.info("removed the unreadable scene image of %s to make it again", scene_id)
     return broken

@@ -61,21 +61,21 @@ class TabRenderer:
                 gr.update(choices=entity_choices, value=entity_value),
                 gr.update(choices=choices, value=_keep(gen_scene, choices)),
                 gr.update(choices=choices, value=_keep(refine_scene, choices)),
-                views.existing(project_dir, project.final))
+                views.final_video(project_dir))
 
     def generate_view(self, project_id: str, scene_id: str, request: gr.Request):
         project_dir, project = self._load(project_id, request)
         if project is None or not project.script.scenes:
             return gr.skip(), gr.skip(), gr.skip()
         scene = project.script.scene(_keep(scene_id, views.scene_choices(project)))
-        return views.timeline_html(scene), views.timeline_rows(scene), views.existing(project_dir, scene.draft)
+        return views.timeline_html(scene), views.timeline_rows(scene), views.draft_video(project_dir, scene)
 
     def refine_view(self, project_id: str, scene_id: str, request: gr.Request):
         project_dir, project = self._load(project_id, request)
         if project is None or not project.script.scenes:
             return gr.skip(), gr.skip()
         scene = project.script.scene(_keep(scene_id, views.scene_choices(project)))
-        return views.existing(project_dir, scene.draft), views.existing(project_dir, scene.refined)
+        return views.draft_video(project_dir, scene), views.refined_video(project_dir, scene)
 
 
     def metrics(self, project_id: str, request: gr.Request):

@@ -12,12 +12,24 @@ TIMELINE_COLUMNS = ["chunk", "status", "approval", "takes", "seed", "seconds", "
 STATUS_LABELS = {"ready": "ready", "stale": "stale", "failed": "failed", "hidden": "hidden (past the count)", "pending": "not made"}
 
 
-def existing(project_dir: Path, relative: str | None) -> str | None:
-    """The absolute path of a project file if it exists (inside the project folder), else None."""
-    if not relative:
-        return None
-    path = ProjectPaths(project_dir).absolute(relative)
-    return str(path) if path.is_file() else None
+def existing(path: Path | None) -> str | None:
+    """`path` (computed by ProjectPaths, never read from a record) as a string if it is a file, else None."""
+    return str(path) if path is not None and path.is_file() else None
+
+
+def draft_video(project_dir: Path, scene: Scene) -> str | None:
+    """The scene's draft when it shows the active takes (a stale one, after a kill, is not shown)."""
+    from studio.project.draft import current_draft
+
+    return existing(current_draft(ProjectPaths(project_dir), scene))
+
+
+def refined_video(project_dir: Path, scene: Scene) -> str | None:
+    return existing(ProjectPaths(project_dir).refined(scene.id))
+
+
+def final_video(project_dir: Path) -> str | None:
+    return existing(ProjectPaths(project_dir).final())
 
 
 def scene_choices(project: Project) -> list[tuple[str, str]]:
@@ -78,7 +90,7 @@ def entity_cards(project: Project, project_dir: Path) -> list[dict]:
         scenes = [s.title or s.id for s in project.script.scenes if entity.id in s.entity_ids]
         cards.append({
             "id": entity.id, "name": entity.name, "kind": entity.kind, "description": entity.description,
-            "status": entity.status, "seed": entity.seed, "image": existing(project_dir, entity.ref_image),
+            "status": entity.status, "seed": entity.seed, "image": existing(ProjectPaths(project_dir).entity_image(entity.id)),
             "scenes": scenes,
         })
     return cards
@@ -88,7 +100,7 @@ def scene_gallery(project: Project, project_dir: Path) -> list[tuple[str, str]]:
     """(scene image, caption) pairs for the scenes that have an image."""
     items = []
     for i, scene in enumerate(project.script.scenes):
-        path = existing(project_dir, scene.scene_image)
+        path = existing(ProjectPaths(project_dir).scene_image(scene.id))
         if path:
             items.append((path, f"{i + 1}. {scene.title or scene.id}"))
     return items
@@ -98,19 +110,19 @@ def scene_files(project: Project, project_dir: Path) -> list[str]:
     """Every scene's best video (refined, else draft) that exists."""
     files = []
     for scene in project.script.scenes:
-        path = existing(project_dir, scene.refined) or existing(project_dir, scene.draft)
+        path = refined_video(project_dir, scene) or draft_video(project_dir, scene)
         if path:
             files.append(path)
     return files
 
 
-def project_summary(project: Project, saved: bool) -> str:
+def project_summary(project: Project, saved: bool, project_dir: Path | None = None) -> str:
     """One line under the project bar: id, counts, progress, whether it is kept after the session."""
     script = project.script
     total = sum(s.n_chunks for s in script.scenes)
     ready = sum(1 for s in script.scenes for c in s.chunks if c.status == "ready")
     approved = sum(1 for e in script.entities if e.status == "approved")
-    refined = sum(1 for s in script.scenes if s.refined)
+    refined = 0 if project_dir is None else sum(1 for s in script.scenes if refined_video(project_dir, s))
     stale = sum(1 for s in script.scenes for c in s.chunks if c.status not in ("ready", "hidden"))
     stale_text = f" · {stale} chunks stale" if stale else ""
     where = "saved (kept)" if saved else "session only (deleted when you close the tab; press Save to keep it)"

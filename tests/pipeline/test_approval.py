@@ -90,8 +90,8 @@ def test_refine_approved_only_skips_the_unapproved_scene(generated, tmp_path, sm
     assert err.splitlines() == ["warning: skipped scene s0: chunk 1 is not approved "
                                 "(approve with `python -m studio approve DIR --scene s0 --all`)"]
     project = load_project(path)
-    assert project.script.scene("s1").refined and (path / project.script.scene("s1").refined).is_file()
-    assert project.script.scene("s0").refined is None and not (path / "scenes/s0/refined.mp4").exists()
+    assert (path / "scenes/s1/refined.mp4").is_file() and not project.script.scene("s1").refined_outdated
+    assert not (path / "scenes/s0/refined.mp4").exists()
 
 
 def test_refine_says_which_scenes_it_refines_unapproved(generated, tmp_path, small_preset):

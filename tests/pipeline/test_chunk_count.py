@@ -14,6 +14,7 @@ from studio.plan.tables import SCENE_COLUMNS, rows_to_script, script_to_rows
 from studio.project.model import Scene, Script, load_project, new_project, save_project
 from studio.ui.state import SessionState
 from tests.ui.conftest import fake_request
+from tests.chunk_files import chunk_npz
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_cli_lower_then_raise_the_count_keeps_custom_chunks_and_remakes_nothing(
     assert main(["generate", str(path), "--preset", "animatic"]) == 0
     regenerate_chunk(path, animatic, "s1", 2, seed=99, prompt="the fox sleeps")
     made = records(path)
-    frames = (path / "scenes/s1/chunk_002.npz").read_bytes()
+    frames = chunk_npz(path, "s1", 2).read_bytes()
     assert main(["generate", str(path), "--chunks", "1", "--preset", "animatic"]) == 0
     assert [r[3] for r in records(path)] == ["ready", "hidden", "hidden"]
     assert load_project(path).script.scene("s1").n_chunks == 1
@@ -58,7 +59,7 @@ def test_cli_lower_then_raise_the_count_keeps_custom_chunks_and_remakes_nothing(
     assert main(["generate", str(path), "--chunks", "3", "--preset", "animatic"]) == 0
     assert chunks_made == []  # shown again as they were
     assert records(path) == made  # seeds, prompts, ready
-    assert (path / "scenes/s1/chunk_002.npz").read_bytes() == frames
+    assert chunk_npz(path, "s1", 2).read_bytes() == frames
     assert len(load_scene_frames(path, load_project(path).script.scene("s1"))) == 16 + 8 + 8  # all three play again
 
 

@@ -14,6 +14,7 @@ from studio.config import PRESETS_DIR, load_preset
 from studio.generate.stage import generate_project
 from studio.media.video import load_frames
 from studio.project.model import Scene, Script, load_project, new_project, save_project
+from tests.chunk_files import chunk_npz
 
 ray = pytest.importorskip("ray")
 
@@ -100,7 +101,7 @@ def test_a_killed_worker_costs_no_finished_chunk(cluster, tmp_path, preset, refe
             ray.kill(cluster.busy["s0"])  # mid-scene: it is making chunk 1 now
     assert len(cluster.actors) == 1  # the killed one was noticed and dropped
     assert sorted(seen) == sorted(set(seen)) == [(s, i) for s in SCENES for i in range(2)]  # nothing made twice
-    after = os.stat(path / "scenes" / "s0" / "chunk_000.npz")
+    after = os.stat(chunk_npz(path, "s0", 0))
     assert (after.st_ino, after.st_mtime_ns) == (finished_chunk0.st_ino, finished_chunk0.st_mtime_ns)  # kept, not remade
     assert_same_chunks(path, reference, 2)
 

@@ -16,6 +16,7 @@ from studio.generate.stage import generate_project, regenerate_chunk
 from studio.media.video import load_frames, read_video
 from studio.project.model import Scene, Script, load_project, new_project, save_project
 from studio.refine.stage import refine_scene
+from tests.chunk_files import chunk_npz
 
 ray = pytest.importorskip("ray")
 
@@ -67,9 +68,9 @@ def test_regenerate_on_a_worker_is_the_in_process_regenerate(local_ray, generate
     code = main(["regenerate", str(there), "--preset", str(preset_file), "--scene", "s1", "--chunk", "0", "--seed", "99",
                  "--prompt", "a fox jumps", "--cluster", "local", "--workers", "2"])
     assert code == 0 and expected.stale == [1]
-    for name in ("chunk_000.npz", "chunk_001.npz"):
-        assert np.array_equal(load_frames(there / "scenes/s1" / name), load_frames(here / "scenes/s1" / name))
-    assert not np.array_equal(load_frames(there / "scenes/s1/chunk_000.npz"), load_frames(generated / "scenes/s1/chunk_000.npz"))
+    for index in (0, 1):
+        assert np.array_equal(load_frames(chunk_npz(there, "s1", index)), load_frames(chunk_npz(here, "s1", index)))
+    assert not np.array_equal(load_frames(chunk_npz(there, "s1", 0)), load_frames(chunk_npz(generated, "s1", 0)))
     theirs, ours = load_project(there).script, load_project(here).script
     assert without_times(theirs.scene("s1")) == without_times(ours.scene("s1"))  # seed, prompt, chunk 1 stale
     assert [c.status for c in theirs.scene("s1").chunks] == ["ready", "stale"]
@@ -91,7 +92,8 @@ def test_refine_on_workers_without_the_folder_is_the_in_process_refine(local_ray
     theirs = load_project(there).script
     for scene_id in ("s0", "s1"):
         scene = theirs.scene(scene_id)
-        assert scene.refined == f"scenes/{scene_id}/refined.mp4" and scene.refined_outdated is False
-        assert np.array_equal(read_video(there / scene.refined)[0], read_video(here / scene.refined)[0])
+        refined = f"scenes/{scene_id}/refined.mp4"
+        assert (there / refined).is_file() and scene.refined_outdated is False
+        assert np.array_equal(read_video(there / refined)[0], read_video(here / refined)[0])
         assert (there / "scenes" / scene_id / "refined_xt.png").is_file()
     assert not list(there.rglob("*.tmp*"))  # atomic writes leave nothing behind

@@ -19,6 +19,8 @@ from studio.plan.tables import rows_to_script, script_to_rows
 from studio.project.lock import LOCK_FILE, holds_project_lock, project_lock
 from studio.project.model import Scene, Script, load_project, new_project, save_project
 from studio.project.progress import SceneChangedError
+from studio.project.draft import current_draft
+from studio.project.paths import ProjectPaths
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_edits_made_while_a_scene_generates_survive(tmp_path, preset):
     assert project.script.scene("s1").title == "fox at dusk"
     assert project.script.scene("s2").event == "an owl wakes up"
     assert [c.status for c in project.script.scene("s1").chunks] == ["ready", "ready"]  # and the generation's work too
-    assert project.script.scene("s1").draft is not None
+    assert current_draft(ProjectPaths(path), project.script.scene("s1")) is not None
 
 
 def test_an_edit_that_makes_the_generating_scene_stale_stops_it_and_is_kept(tmp_path, preset):

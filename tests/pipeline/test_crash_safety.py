@@ -21,6 +21,7 @@ import pytest
 
 from studio.media.video import load_frames, load_scene_frames
 from studio.project.model import Scene, Script, load_project, new_project, save_project
+from studio.project.paths import ProjectPaths
 
 CHUNKS = 5
 
@@ -58,7 +59,7 @@ def check_consistent(path: Path) -> int:
     scene = load_project(path).script.scene("s1")
     ready = [c for c in scene.chunks if c.status == "ready"]
     for chunk in ready:
-        frames = load_frames(path / chunk.frames)  # raises on a truncated file
+        frames = load_frames(ProjectPaths(path).chunk_frames("s1", chunk))  # raises on a truncated file
         assert frames.shape[0] == (16 if chunk.index == 0 else 8)
     return len(ready)
 
@@ -83,8 +84,8 @@ def test_sigkill_then_resume_gives_the_uninterrupted_video(tmp_path, reference, 
 
     survived = check_consistent(path)
     assert kill_after_chunks <= survived < CHUNKS
-    before = {c.index: (path / c.frames).stat().st_mtime_ns for c in load_project(path).script.scene("s1").chunks
-              if c.status == "ready"}
+    before = {c.index: ProjectPaths(path).chunk_frames("s1", c).stat().st_mtime_ns
+              for c in load_project(path).script.scene("s1").chunks if c.status == "ready"}
 
     resume = studio("generate", str(path), "--preset", "tiny")
     out, err = resume.communicate(timeout=300)
@@ -92,9 +93,10 @@ def test_sigkill_then_resume_gives_the_uninterrupted_video(tmp_path, reference, 
     made_again = [line for line in out.splitlines() if re.match(r"\S+ chunk \d+: ", line)]  # not the anchor line
     assert len(made_again) == CHUNKS - survived  # finished chunks are not redone
     scene = load_project(path).script.scene("s1")
-    assert all((path / scene.chunks[i].frames).stat().st_mtime_ns == mtime for i, mtime in before.items())
+    assert all(ProjectPaths(path).chunk_frames("s1", scene.chunks[i]).stat().st_mtime_ns == mtime
+               for i, mtime in before.items())
     assert np.array_equal(load_scene_frames(path, scene), reference)
-    assert not [p.name for p in (path / "scenes" / "s1").iterdir() if p.name.startswith(".")]  # temp files swept
+    assert not [p.name for p in (path / "scenes" / "s1").rglob(".*")]  # temp files swept (the takes' folders too)
 
 
 def test_ctrl_c_stops_after_the_current_step_and_keeps_finished_chunks(tmp_path):

@@ -42,13 +42,12 @@ def make_project(projects_root, project_id="fox", *, refined=True, empty_scene=T
         scenes.append(Scene(id="c", title="C", event="the fox sleeps"))
     draft_a = gradient_frames(24, 32, 32, seed=1)
     for index, (start, end) in enumerate([(0, 16), (16, 24)]):
-        save_frames(draft_a[start:end], paths.chunk_frames("a", index))
-        scenes[0].chunks.append(Chunk(index=index, seed=index, prompt="p", frames=f"scenes/a/chunk_{index:03d}.npz"))
-    save_frames(gradient_frames(16, 32, 32, seed=2), paths.chunk_frames("b", 0))
-    scenes[1].chunks.append(Chunk(index=0, seed=0, prompt="p", frames="scenes/b/chunk_000.npz"))
+        save_frames(draft_a[start:end], paths.take_frames("a", index, 1))
+        scenes[0].chunks.append(Chunk(index=index, seed=index, prompt="p"))
+    save_frames(gradient_frames(16, 32, 32, seed=2), paths.take_frames("b", 0, 1))
+    scenes[1].chunks.append(Chunk(index=0, seed=0, prompt="p"))
     if refined:
         write_mp4(gradient_frames(24, 64, 64, seed=3), paths.refined("b"), fps=8)
-        scenes[1].refined = "scenes/b/refined.mp4"
     project = new_project(project_id, "tiny", Script(prompt="a fox's day", scenes=scenes))
     save_project(project, project_dir)
     return project_dir
@@ -74,7 +73,6 @@ def test_export_assembles_scenes_in_order_with_the_sum_of_their_frames(projects_
     stream = probe(result.video)
     assert (stream["codec_name"], stream["pix_fmt"]) == ("h264", "yuv420p")
     assert (stream["width"], stream["height"], int(stream["nb_read_frames"])) == (64, 64, 48)
-    assert load_project(project_dir).final == "final.mp4"
     # Order: the first half looks like scene a's draft scaled up, the second like scene b.
     frames, fps = read_video(result.video)
     assert fps == tiny_preset.export.fps
@@ -108,7 +106,6 @@ def test_draft_only_project_and_crossfade(projects_root, tiny_preset):
     assert result.num_frames == 24 + 16 - 4
     assert result.video == output and output.is_file()
     assert (probe(output)["width"], probe(output)["height"]) == (32, 32)
-    assert load_project(project_dir).final is None  # the video is outside the project folder
     # Scene b fades in over output frames 20-23; at frame 22 it is half way.
     frames, _ = read_video(output)
     scene_a, scene_b = gradient_frames(24, 32, 32, seed=1)[22], gradient_frames(16, 32, 32, seed=2)[2]
@@ -147,7 +144,8 @@ def test_archive_round_trips(projects_root, tiny_preset, tmp_path):
     result = export_project(project_dir, tiny_preset, archive=tmp_path / "fox.zip")
     assert result.archive == tmp_path / "fox.zip"
     names = set(zipfile.ZipFile(result.archive).namelist())
-    assert {"project.json", "final.mp4", "scenes/a/chunk_000.npz", "scenes/b/refined.mp4", "export/a.mp4"} <= names
+    assert {"project.json", "final.mp4", "scenes/a/chunks/000/take_01.npz", "scenes/b/refined.mp4",
+            "export/a.mp4"} <= names
     assert not any(name.endswith(".bak") or "/." in name for name in names)
 
     other_root = tmp_path / "elsewhere"
@@ -165,14 +163,14 @@ def test_archive_round_trips(projects_root, tiny_preset, tmp_path):
     assert export_project(imported, tiny_preset).num_frames == 48
 
 
-def test_missing_refined_falls_back_to_draft_and_draft_video_is_used(projects_root, tiny_preset):
+def test_missing_refined_falls_back_to_draft_and_a_draft_no_take_backs_is_not_used(projects_root, tiny_preset):
     project_dir = make_project(projects_root, empty_scene=False)
     (project_dir / "scenes" / "b" / "refined.mp4").unlink()
     project = load_project(project_dir)
-    extra = Scene(id="d", title="D", event="a draft video only", draft="scenes/d/draft.mp4")
+    extra = Scene(id="d", title="D", event="a draft video no chunk backs")
     write_mp4(gradient_frames(10, 32, 32, seed=4), ProjectPaths(project_dir).draft("d"), fps=8)
     project.script.scenes.append(extra)
     save_project(project, project_dir)
     result = export_project(project_dir, tiny_preset)
-    assert result.num_frames == 24 + 16 + 10  # a's chunks, b's chunks (no refined file), d's draft.mp4
-    assert [p.stem for p in result.scene_files] == ["a", "b", "d"]
+    assert result.num_frames == 24 + 16  # a's chunks, b's chunks (no refined file); d's draft.mp4 shows no take
+    assert [p.stem for p in result.scene_files] == ["a", "b"]

@@ -14,6 +14,7 @@ from studio.errors import StudioError
 from studio.generate.stage import generate_scene, regenerate_chunk
 from studio.media.video import load_frames, load_scene_frames, read_video
 from studio.project.model import Scene, Script, load_project, new_project, save_project
+from tests.chunk_files import chunk_npz
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +24,8 @@ def preset(tiny_preset):
     return dataclasses.replace(tiny_preset, streaming=streaming)
 
 
-def make_project(path, n_chunks=3, scene_image=None):
-    scene = Scene(id="s1", title="fox", event="a fox runs", background="a forest", n_chunks=n_chunks, seed=7,
-                  scene_image=scene_image)
+def make_project(path, n_chunks=3):
+    scene = Scene(id="s1", title="fox", event="a fox runs", background="a forest", n_chunks=n_chunks, seed=7)
     save_project(new_project("p", "tiny", Script(prompt="a fox", scenes=[scene])), path)
     return path
 
@@ -53,30 +53,30 @@ def test_n_chunks_give_16_plus_8_per_extra_chunk(finished):
     assert scene.chunks[1].prompt == "static camera, a fox runs, a forest"
     frames = load_scene_frames(path, scene)
     assert frames.shape == (32, 16, 16, 3)
-    assert read_video(path / scene.draft)[0].shape[0] == 32
+    assert read_video(path / "scenes/s1/draft.mp4")[0].shape[0] == 32
     assert (path / "scenes" / "s1" / "anchor.png").is_file()  # frame 0 of chunk 0, for text-only scenes
     assert frames.std() > 0  # real decoded pictures, not a constant
 
 
 def test_regeneration_with_the_recorded_seed_is_bit_identical(finished, preset, tmp_path):
     path, _ = finished
-    before = load_frames(path / "scenes/s1/chunk_001.npz")
+    before = load_frames(chunk_npz(path, "s1", 1))
     event = regenerate_chunk(path, preset, "s1", 1)
     assert event.seed == 7001 and event.stale == []  # same frames: nothing downstream changed
-    assert np.array_equal(load_frames(path / "scenes/s1/chunk_001.npz"), before)
+    assert np.array_equal(load_frames(chunk_npz(path, "s1", 1)), before)
 
 
 def test_new_seed_marks_later_chunks_stale_and_continue_remakes_them(tmp_path, preset):
     path = make_project(tmp_path / "p")
     list(generate_scene(path, preset, "s1"))
-    old = load_frames(path / "scenes/s1/chunk_001.npz")
+    old = load_frames(chunk_npz(path, "s1", 1))
     event = regenerate_chunk(path, preset, "s1", 1, seed=123, prompt="a fox jumps")
     assert event.stale == [2] and event.seed == 123
     scene = scene_of(path)
     assert [c.status for c in scene.chunks] == ["ready", "ready", "stale"]
     assert scene.chunks[1].prompt == "a fox jumps" and scene.chunks[1].seed == 123
-    assert not np.array_equal(load_frames(path / "scenes/s1/chunk_001.npz"), old)
-    assert read_video(path / scene.draft)[0].shape[0] == 24  # the draft stops before the stale chunk
+    assert not np.array_equal(load_frames(chunk_npz(path, "s1", 1)), old)
+    assert read_video(path / "scenes/s1/draft.mp4")[0].shape[0] == 24  # the draft stops before the stale chunk
     remade = list(generate_scene(path, preset, "s1"))
     assert [e.index for e in remade] == [2]
     assert [c.status for c in scene_of(path).chunks] == ["ready"] * 3
@@ -105,7 +105,7 @@ def test_interrupted_run_keeps_finished_chunks_and_resumes_to_the_same_video(tmp
     assert len(scene_of(path).chunks) == 2
     # A stop in the middle of chunk 2's denoising: nothing half-written.
     assert list(generate_scene(path, preset, "s1", stop=StopAfter(1 + preset.streaming.steps // 2))) == []
-    assert not (path / "scenes/s1/chunk_002.npz").exists()
+    assert not (path / "scenes/s1/chunks/002").exists()
     assert not [p for p in (path / "scenes/s1").iterdir() if p.name.startswith(".")]  # no temp files left
     resumed = list(generate_scene(path, preset, "s1"))
     assert [e.index for e in resumed] == [2]
@@ -118,7 +118,7 @@ def test_cam_receives_the_previous_chunks_last_frames(tmp_path, preset):
 
     from studio.generate.sampler import build_streaming_model
 
-    path = make_project(tmp_path / "p", n_chunks=2, scene_image="scenes/s1/image.png")
+    path = make_project(tmp_path / "p", n_chunks=2)  # with a scene image: image.png
     image = (np.arange(16 * 16 * 3).reshape(16, 16, 3) % 251).astype(np.uint8)
     (path / "scenes/s1").mkdir(parents=True)
     Image.fromarray(image).save(path / "scenes/s1/image.png")
@@ -135,7 +135,7 @@ def test_cam_receives_the_previous_chunks_last_frames(tmp_path, preset):
 
     assert len(seen) == 2  # the conditioning frames are encoded once per chunk, not once per denoising step
     assert torch.equal(seen[0], as_cam_input(np.repeat(image[None], 8, axis=0)))  # chunk 0: the scene image
-    last8 = load_frames(path / "scenes/s1/chunk_000.npz")[-8:]
+    last8 = load_frames(chunk_npz(path, "s1", 0))[-8:]
     assert torch.equal(seen[1], as_cam_input(last8))  # chunk 1: chunk 0's last 8 frames
     assert load_scene_frames(path, scene_of(path)).shape[0] == 24
 
@@ -164,12 +164,12 @@ def test_bad_input_is_a_clear_error_that_changes_nothing(finished, preset):
 def test_corrupt_chunk_file_is_named_and_nothing_is_lost(tmp_path, preset):
     path = make_project(tmp_path / "p", n_chunks=2)
     list(generate_scene(path, preset, "s1", num_chunks=1))
-    (path / "scenes/s1/chunk_000.npz").write_bytes(b"garbage")
+    (chunk_npz(path, "s1", 0)).write_bytes(b"garbage")
     project_bytes = (path / "project.json").read_bytes()
-    with pytest.raises(StudioError, match=r"chunk_000\.npz is corrupt"):
+    with pytest.raises(StudioError, match=r"take_01\.npz is corrupt"):
         list(generate_scene(path, preset, "s1", num_chunks=2))
     assert (path / "project.json").read_bytes() == project_bytes
-    assert not (path / "scenes/s1/chunk_001.npz").exists()
+    assert not (path / "scenes/s1/chunks/001").exists()
     event = regenerate_chunk(path, preset, "s1", 0)  # the way out: remake the corrupt chunk
     assert event.num_frames == 16 and load_frames(event.frames_path).shape == (16, 16, 16, 3)
 

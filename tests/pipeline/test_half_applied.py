@@ -7,7 +7,7 @@ import errno
 
 import pytest
 
-from studio.generate import chunk_files
+from studio.media import video
 from studio.generate.stage import generate_scene, regenerate_chunk
 from studio.project.model import Scene, Script, load_project, new_project, save_project
 
@@ -40,7 +40,7 @@ def test_a_regeneration_that_fails_joining_the_draft_leaves_the_old_chunk(tmp_pa
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(chunk_files, "concat_mp4", disk_full)  # the chunk's frames and preview are replaced by then
+    monkeypatch.setattr(video, "concat_mp4", disk_full)  # the new take's frames and preview are written by then
     with pytest.raises(OSError, match="No space left"):
         regenerate_chunk(path, preset, "s1", 0, seed=NEW_SEED)
     monkeypatch.undo()
@@ -51,4 +51,4 @@ def test_a_regeneration_that_fails_joining_the_draft_leaves_the_old_chunk(tmp_pa
     event = regenerate_chunk(path, preset, "s1", 0, seed=NEW_SEED)
     chunks = load_project(path).script.scene("s1").chunks
     assert event.stale == [1] and [(c.seed, c.status) for c in chunks] == [(NEW_SEED, "ready"), (chunks[1].seed, "stale")]
-    assert scene_files(path)["chunk_000.npz"] != before_files["chunk_000.npz"]
+    assert scene_files(path)["chunks/000/take_02.npz"] != before_files["chunks/000/take_01.npz"]

@@ -17,9 +17,8 @@ def animatic():
     return load_preset("animatic")
 
 
-def make_project(path, chunks=(), scene_image=None):
-    scene = Scene(id="s1", title="fox", event="a fox runs", n_chunks=3, seed=7, chunks=list(chunks),
-                  scene_image=scene_image)
+def make_project(path, chunks=()):
+    scene = Scene(id="s1", title="fox", event="a fox runs", n_chunks=3, seed=7, chunks=list(chunks))
     save_project(new_project("p", "animatic", Script(prompt="a fox", scenes=[scene])), path)
     return path
 
@@ -29,13 +28,13 @@ def make_project(path, chunks=(), scene_image=None):
     (np.zeros((16, 8, 8, 3), np.uint8), "the preset makes 16 frames of"),  # the wrong size for this preset
 ])
 def test_a_chunk_file_the_preset_cannot_have_made_is_refused_before_any_work(tmp_path, animatic, frames, match):
-    save_frames(frames, tmp_path / "scenes" / "s1" / "chunk_000.npz")
-    make_project(tmp_path, [Chunk(index=0, seed=1, prompt="p", frames="scenes/s1/chunk_000.npz")])
+    save_frames(frames, tmp_path / "scenes" / "s1" / "chunks" / "000" / "take_01.npz")
+    make_project(tmp_path, [Chunk(index=0, seed=1, prompt="p")])
     before = (tmp_path / "project.json").read_bytes()
     with pytest.raises(StudioError, match=match):
         list(generate_scene(tmp_path, animatic, "s1"))
     assert (tmp_path / "project.json").read_bytes() == before
-    assert not (tmp_path / "scenes" / "s1" / "chunk_001.npz").exists()
+    assert not (tmp_path / "scenes" / "s1" / "chunks" / "001").exists()
 
 
 def test_a_regenerate_prompt_over_the_limit_is_refused_and_the_project_still_opens(tmp_path, animatic):
@@ -54,7 +53,7 @@ def test_a_corrupt_scene_image_is_made_again_by_make_references(tmp_path, animat
     image = tmp_path / "scenes" / "s1" / "image.png"
     image.parent.mkdir(parents=True)
     image.write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    make_project(tmp_path, scene_image="scenes/s1/image.png")
+    make_project(tmp_path)  # its scene image is image.png, where paths.py puts it
     with pytest.raises(StudioError, match="press Make references"):
         list(generate_scene(tmp_path, animatic, "s1", num_chunks=1))
     make_references(tmp_path, animatic, approve=True)  # what the message says to do

@@ -144,17 +144,16 @@ def _make_project(root, chunk_sizes=(16, 8), size=(16, 16), with_chunks=True):
             for i in range(count)
         ]).clip(0, 255).astype(np.uint8)  # (count, H, W, 3)
         t += count
-        saved = save_frames(frames, paths.chunk_frames("s1", index))
-        chunks.append(Chunk(index=index, seed=index, prompt="a fox", frames=paths.relative(saved)))
-    scene = Scene(id="s1", title="Fox", event="a red fox runs", chunks=chunks, seed=4,
-                  draft="scenes/s1/draft.mp4" if with_chunks else None)
+        save_frames(frames, paths.take_frames("s1", index, 1))
+        chunks.append(Chunk(index=index, seed=index, prompt="a fox"))
+    scene = Scene(id="s1", title="Fox", event="a red fox runs", chunks=chunks, seed=4)
     save_project(new_project("proj", "tiny", Script(prompt="a fox", scenes=[scene])), root)
     return paths
 
 
 def test_refine_scene_writes_video_slice_and_project(tmp_path, small_preset):
     paths = _make_project(tmp_path)
-    chunk_bytes = paths.chunk_frames("s1", 0).read_bytes()
+    chunk_bytes = paths.take_frames("s1", 0, 1).read_bytes()
     fractions = []
     result = refine_scene(tmp_path, small_preset, "s1", progress=lambda f, m: fractions.append(f))
     frames, fps = read_video(result.path)
@@ -167,8 +166,8 @@ def test_refine_scene_writes_video_slice_and_project(tmp_path, small_preset):
     draft = load_scene_frames(tmp_path, load_project(tmp_path).script.scene("s1"))
     assert result.seam_score_draft == pytest.approx(seam_score(draft))  # the score of the draft, not any number
     assert np.isfinite(result.seam_score_refined)
-    assert load_project(tmp_path).script.scene("s1").refined == "scenes/s1/refined.mp4"
-    assert paths.chunk_frames("s1", 0).read_bytes() == chunk_bytes  # the draft is untouched
+    assert load_project(tmp_path).script.scene("s1").refined_outdated is False
+    assert paths.take_frames("s1", 0, 1).read_bytes() == chunk_bytes  # the draft is untouched
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) >= 4
 
 
@@ -199,7 +198,7 @@ def test_refine_scene_bad_inputs(tmp_path, small_preset):
         refine_scene(tmp_path, small_preset, "s1", mode="blurry")
     with pytest.raises(StudioError, match="'nope'"):
         refine_scene(tmp_path, small_preset, "nope")
-    assert load_project(tmp_path).script.scene("s1").refined is None
+    assert not (tmp_path / "scenes/s1/refined.mp4").exists()
 
 
 def test_animatic_refine_is_a_lanczos_upscale(tmp_path, caplog):
@@ -212,7 +211,8 @@ def test_animatic_refine_is_a_lanczos_upscale(tmp_path, caplog):
     assert result.mode == "lanczos" and "Lanczos" in caplog.text
     assert result.num_frames == 16 and result.width % 8 == 0 and result.height % 8 == 0
     assert abs(result.width / result.height - 1.5) < 0.05
-    assert json.loads((tmp_path / "project.json").read_text())["script"]["scenes"][0]["refined"]
+    assert (tmp_path / "scenes/s1/refined.mp4").is_file()
+    assert "refined" not in json.loads((tmp_path / "project.json").read_text())["script"]["scenes"][0]  # no path on record
 
 
 @pytest.mark.slow
@@ -225,10 +225,10 @@ def test_cli_generate_then_refine_end_to_end(tmp_path, capsys):
                  "--preset", "tiny"]) == 0
     assert main(["generate", str(project), "--chunks", "5", "--preset", "tiny"]) == 0
     scene = load_project(project).script.scenes[0]
-    draft, _ = read_video(project / scene.draft)
+    draft, _ = read_video(project / "scenes" / scene.id / "draft.mp4")
     assert main(["refine", str(project), "--mode", "randomized", "--seed", "3", "--preset", "tiny"]) == 0
     assert "seam score draft" in capsys.readouterr().out
-    refined, _ = read_video(project / load_project(project).script.scenes[0].refined)
+    refined, _ = read_video(project / "scenes" / scene.id / "refined.mp4")
     assert draft.shape == (48, 32, 32, 3) and refined.shape == (48, 64, 64, 3)
     assert (project / "scenes" / scene.id / "refined_xt.png").is_file()
 

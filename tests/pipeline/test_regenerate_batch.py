@@ -16,6 +16,7 @@ from studio.generate.stage import regenerate_chunk
 from studio.media.video import load_frames
 from studio.project.model import MAX_PROMPT_CHARS, MAX_SEED, Chunk, load_project, save_project
 from tests.pipeline.small_projects import copy_of, generated, small_preset, small_preset_file, snapshot  # noqa: F401
+from tests.chunk_files import chunk_npz
 
 
 def records(path):
@@ -27,8 +28,7 @@ def records(path):
 
 
 def frames(path):
-    return {name: load_frames(path / "scenes" / name) for name in
-            ("s0/chunk_000.npz", "s0/chunk_001.npz", "s1/chunk_000.npz", "s1/chunk_001.npz")}
+    return {f"{scene}:{index}": load_frames(chunk_npz(path, scene, index)) for scene in ("s0", "s1") for index in (0, 1)}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_a_job_of_two_scenes_is_two_single_regenerations(generated, singles, tmp
     ours, theirs = frames(job), frames(singles)
     for name in ours:
         assert np.array_equal(ours[name], theirs[name]), name  # bit-identical
-    for name in ("s1/chunk_000.npz", "s0/chunk_001.npz"):  # and really made again: a no-op cannot pass
+    for name in ("s1:0", "s0:1"):  # and really made again: a no-op cannot pass
         assert not np.array_equal(ours[name], frames(generated)[name])
     assert records(job) == records(singles)
     assert [c.status for c in load_project(job).script.scene("s1").chunks] == ["ready", "stale"]
@@ -94,7 +94,7 @@ def test_a_stop_after_the_first_chunk_keeps_it_and_reports_the_rest(generated, t
     project = load_project(path)
     assert project.script.scene("s0").chunks[0].seed == 31
     assert project.script.scene("s1").chunks == load_project(generated).script.scene("s1").chunks  # untouched
-    assert np.array_equal(load_frames(path / "scenes/s1/chunk_001.npz"), load_frames(generated / "scenes/s1/chunk_001.npz"))
+    assert np.array_equal(load_frames(chunk_npz(path, "s1", 1)), load_frames(chunk_npz(generated, "s1", 1)))
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -119,7 +119,7 @@ def test_a_gap_a_regeneration_makes_stale_is_refused_first(generated, tmp_path, 
     path = copy_of(generated, tmp_path)
     project = load_project(path)  # a third chunk on record: only the records are read before a job starts
     project.script.scene("s0").n_chunks = 3
-    project.script.scene("s0").chunks.append(Chunk(index=2, seed=9, prompt="a fox", frames="scenes/s0/chunk_002.npz"))
+    project.script.scene("s0").chunks.append(Chunk(index=2, seed=9, prompt="a fox"))
     save_project(project, path)
     before = snapshot(path)
     assert main(["regenerate", str(path), "--preset", str(small_preset_file), "--chunk", "s0:0", "--chunk", "s0:2"]) == 2

@@ -19,8 +19,10 @@ def test_run_makes_a_playable_video_from_one_prompt(tmp_path, capsys):
     scenes = project.script.scenes
     assert len(scenes) == 2
     # Every scene went through every stage: approved references, chunks, a refined video at twice the size.
-    assert all(entity.status == "approved" and entity.ref_image for entity in project.script.entities)
-    assert all(scene.refined and [c.status for c in scene.chunks] == ["ready", "ready"] for scene in scenes)
+    assert all(entity.status == "approved" and (project_dir / f"entities/{entity.id}.png").is_file()
+               for entity in project.script.entities)
+    assert all((project_dir / f"scenes/{scene.id}/refined.mp4").is_file() and not scene.refined_outdated
+               and [c.status for c in scene.chunks] == ["ready", "ready"] for scene in scenes)
     # Two chunks a scene: 16 + 8 frames each, refined to 64x64, assembled with cuts.
     assert probe == f"h264,64,64,yuv420p,{2 * 24}"
     assert "plan: 2 scenes" in capsys.readouterr().out

@@ -105,7 +105,7 @@ def test_approving_a_reference_outdates_its_scene_images_and_one_call_remakes_on
     project = load_project(project_dir)
     scene = project.script.scene(scene_id)
     entity_id = scene.entity_ids[0]
-    entity_image = (project_dir / project.script.entity(entity_id).ref_image).read_bytes()
+    entity_image = (project_dir / f"entities/{entity_id}.png").read_bytes()
     set_entity_status(project_dir, entity_id, "rejected")
     project = load_project(project_dir)
     users = [s.id for s in project.script.scenes if entity_id in s.entity_ids]
@@ -116,7 +116,7 @@ def test_approving_a_reference_outdates_its_scene_images_and_one_call_remakes_on
     make_references(project_dir, animatic, scenes_only=True)
     project = load_project(project_dir)
     assert scenes_needing_images(project, project_dir) == []
-    assert (project_dir / project.script.entity(entity_id).ref_image).read_bytes() == entity_image  # refs untouched
+    assert (project_dir / f"entities/{entity_id}.png").read_bytes() == entity_image  # refs untouched
     remade = project.script.scene(scene_id)
     assert anchor_note(project, project_dir, remade) == "anchor: its scene image"
     # The chunks were made from the old image: they are stale now, and so is the refined video.

@@ -25,6 +25,7 @@ from studio.generate.stage import generate_scene, regenerate_chunk
 from studio.generate.takes import list_takes, remove_take, use_take
 from studio.media.video import load_frames, read_video
 from studio.project.model import Scene, Script, load_project, new_project, save_project
+from tests.chunk_files import chunk_mp4, chunk_npz, take_npz
 
 NEW_SEED = 999
 
@@ -69,7 +70,7 @@ def cli(capsys, *argv) -> tuple[int, str, str]:
 
 
 def frames_of(path, index: int) -> np.ndarray:
-    return load_frames(path / load_project(path).script.scene("s1").chunks[index].frames)
+    return load_frames(chunk_npz(path, "s1", index))
 
 
 def chunks_of(path):
@@ -81,18 +82,28 @@ def tree(path) -> dict[str, str]:
             for p in sorted(path.rglob("*")) if p.is_file()}
 
 
+# Every route to a model: the chunk loop's maker, the streaming model (in process and on ZeroGPU), the
+# first chunk's UNet, the refiner's SDEdit (seam healing goes through it), the seam healer and the model
+# cache's getters. monkeypatch refuses a name that does not exist, so a renamed route fails here loudly.
+MODEL_ROUTES = ("studio.generate.stage.make_chunk_frames", "studio.generate.gpu_chunk.make_streaming_chunk",
+                "studio.generate.gpu_chunk.make_chunk_frames_on_gpu", "studio.generate.sampler.StreamingPipeline",
+                "studio.generate.sampler.build_streaming_model", "studio.generate.first_chunk.base_unet_denoiser",
+                "studio.refine.sdedit.sdedit_frames", "studio.generate.seam.heal_seam",
+                "studio.generate.keep_later.heal_seam", "studio.models.cache.get_component", "studio.models.cache.cached",
+                "studio.animatic.render_chunk")
+
+
 def no_model(monkeypatch):
-    """Any chunk or healing made from here on fails the test: switching must not call a model."""
+    """Any model called from here on fails the test: switching must not call one, by any route."""
     def refuse(*args, **kwargs):
         raise AssertionError("a model was called")
-    monkeypatch.setattr("studio.generate.stage.make_chunk_frames", refuse)
-    monkeypatch.setattr("studio.generate.gpu_chunk.make_streaming_chunk", refuse)
-    monkeypatch.setattr("studio.generate.keep_later.heal_seam", refuse)
+    for route in MODEL_ROUTES:
+        monkeypatch.setattr(route, refuse)
 
 
 def test_use_take_brings_the_original_back_and_the_chunks_made_from_it(project, preset_file, capsys, monkeypatch):
     original = [frames_of(project, i) for i in range(4)]
-    original_previews = [(project / c.preview).read_bytes() for c in chunks_of(project)]
+    original_previews = [chunk_mp4(project, "s1", i).read_bytes() for i in range(4)]
     code, out, _ = cli(capsys, "regenerate", project, "--scene", "s1", "--chunk", 2, "--seed", NEW_SEED, "--preset", preset_file)
     assert code == 0 and "as take 2" in out and "stale: [3]" in out and "anchor: frame 0 of chunk 0" in out
     assert not np.array_equal(frames_of(project, 2), original[2])
@@ -114,10 +125,11 @@ def test_use_take_brings_the_original_back_and_the_chunks_made_from_it(project, 
     assert all(c.status == "ready" for c in chunks)
     for i in range(4):  # chunk 2 is the original bit for bit, and chunk 3 was never remade
         assert np.array_equal(frames_of(project, i), original[i]), i
-        assert (project / chunks[i].preview).read_bytes() == original_previews[i]
-    assert chunks[2].frames == "scenes/s1/chunk_002.npz"  # the active take is at the canonical paths
+        assert chunk_mp4(project, "s1", i).read_bytes() == original_previews[i]
+    assert chunk_npz(project, "s1", 2) == project / "scenes/s1/chunks/002/take_01.npz"  # the take's own file, never copied
     assert [t.number for t in chunks[2].takes] == [2]  # the new version is kept as a take in turn
-    assert sorted(p.name for p in (project / "scenes/s1/takes/chunk_002").iterdir()) == ["take_02.mp4", "take_02.npz"]
+    assert sorted(p.name for p in (project / "scenes/s1/chunks/002").iterdir()) == [
+        "take_01.mp4", "take_01.npz", "take_02.mp4", "take_02.npz"]
     draft = read_video(project / "scenes/s1/draft.mp4")[0]
     assert len(draft) == 16 + 3 * 8
 
@@ -142,7 +154,7 @@ def test_keep_later_keeps_the_later_chunks_ready_and_heals_the_seam(project, pre
     assert np.array_equal(frames_of(project, 2)[-1], original[2][-1])  # ... fade out before its end
     assert np.array_equal(frames_of(project, 3), original[3])  # the chunk after is kept as it was
     kept = chunks[2].takes[0]
-    assert kept.number == 1 and np.array_equal(load_frames(project / kept.frames), original[2])
+    assert kept.number == 1 and np.array_equal(load_frames(take_npz(project, "s1", 2, 1)), original[2])
 
     no_model(monkeypatch)
     switch = use_take(project, load_preset(preset_file), "s1", 2, 1)  # chunk 2 as it was: made from take 1 of chunk 1
@@ -172,7 +184,8 @@ def test_the_oldest_take_goes_beyond_max_takes(project, preset):
         regenerate_chunk(project, two, "s1", 3, seed=seed)
     chunk = chunks_of(project)[3]
     assert (chunk.take, [t.number for t in chunk.takes], chunk.takes[0].seed) == (4, [3], 12)
-    assert sorted(p.name for p in (project / "scenes/s1/takes/chunk_003").iterdir()) == ["take_03.mp4", "take_03.npz"]
+    assert sorted(p.name for p in (project / "scenes/s1/chunks/003").iterdir()) == [  # takes 1 and 2 freed
+        "take_03.mp4", "take_03.npz", "take_04.mp4", "take_04.npz"]
     same = regenerate_chunk(project, two, "s1", 3, seed=13)  # the same seed and context: the same frames, no new take
     assert same.take == 4 and [t.number for t in chunks_of(project)[3].takes] == [3]
 
@@ -189,7 +202,7 @@ def test_bad_input_is_one_line_and_changes_nothing(project, preset, preset_file,
         code, _, err = cli(capsys, *argv)
         assert code == 2 and err.startswith("error:") and err.count("\n") == 1 and message in err, (extra, err)
         assert tree(project) == before
-    take_file = project / chunks_of(project)[2].takes[0].frames
+    take_file = take_npz(project, "s1", 2, chunks_of(project)[2].takes[0].number)
     take_file.write_bytes(b"not a chunk")
     before = tree(project)
     code, _, err = cli(capsys, "takes", project, "--scene", "s1", "--chunk", 2, "--use", 1, "--preset", preset_file)

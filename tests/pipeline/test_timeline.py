@@ -27,7 +27,7 @@ def project_dir(tmp_path_factory):
                  "animatic", "--chunks", "3", "--no-refine", "--project", str(root / "fox"), "-o", str(root / "fox.mp4")])
     assert code == 0
     project_dir = root / "fox"
-    chunk = ProjectPaths(project_dir).chunk_frames("scene-1", 2)
+    chunk = ProjectPaths(project_dir).take_frames("scene-1", 2, 1)
     save_frames(255 - load_frames(chunk), chunk)
     return project_dir
 

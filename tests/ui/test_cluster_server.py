@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.ui.conftest import fake_request, free_port
+from tests.chunk_files import chunk_npz
 
 ray = pytest.importorskip("ray")
 
@@ -93,7 +94,8 @@ def test_a_client_sees_chunks_stream_from_ray_workers(cluster_studio, small_pres
     for scene in project.script.scenes:
         assert [c.status for c in scene.chunks] == ["ready"] * CHUNKS
         for chunk in scene.chunks:
-            assert np.array_equal(load_frames(folder / chunk.frames), load_frames(reference / chunk.frames)), chunk.frames
+            assert np.array_equal(load_frames(chunk_npz(folder, scene.id, chunk.index)),
+                                  load_frames(chunk_npz(reference, scene.id, chunk.index))), (scene.id, chunk.index)
 
 
 def test_stop_ends_the_workers_scenes_keeping_finished_chunks(cluster_studio):
@@ -111,8 +113,8 @@ def test_stop_ends_the_workers_scenes_keeping_finished_chunks(cluster_studio):
     *_, last = updates
     assert last[-1].startswith("Stopped after"), last[-1]
     folder = handlers.workspace.locate("stopper", project_id)
-    chunks = [c for s in load_project(folder).script.scenes for c in s.chunks]
-    assert 1 <= len(chunks) < 8 and all((folder / c.frames).is_file() for c in chunks if c.status == "ready")
+    chunks = [(s.id, c) for s in load_project(folder).script.scenes for c in s.chunks]
+    assert 1 <= len(chunks) < 8 and all(chunk_npz(folder, s, c.index).is_file() for s, c in chunks if c.status == "ready")
     (cluster,) = service._CONNECTED.values()
     assert len(cluster.free) == cluster.size == 2  # the stopped scenes handed their workers back
     # Continue resumes where the stop left off, on the workers.

@@ -15,6 +15,7 @@ from studio.project import relocate
 from studio.project.model import load_project
 from studio.ui.state import SessionState
 from tests.ui.conftest import fake_request
+from tests.chunk_files import chunk_npz
 
 PROMPT = "A fox runs through the snow. An owl watches the fox from a branch."
 
@@ -58,7 +59,7 @@ def test_apply_and_save_during_generation_keep_the_edit_and_the_chunks(studio, m
     assert project.script.scene(other_id).event == "the owl flies away"
     chunks = project.script.scene(scene_id).chunks
     assert [c.status for c in chunks] == ["ready", "ready"]
-    assert all((folder / c.frames).is_file() for c in chunks)  # its files are in the saved folder
+    assert all(chunk_npz(folder, scene_id, c.index).is_file() for c in chunks)  # its files are in the saved folder
     assert handlers.workspace.locate("alice", project_id).resolve() == folder.resolve()  # the old id still opens it
 
 

@@ -155,7 +155,8 @@ def test_upload_of_a_fake_image_is_refused_and_the_entity_kept(planned, tmp_path
     with pytest.raises(gr.Error):
         handlers.upload_entity(project_id, entity_id, str(fake), request)
     project = load_project(handlers.workspace.locate("alice", project_id))
-    assert project.script.entity(entity_id).ref_image is None
+    assert project.script.entity(entity_id).status == "pending"
+    assert not (handlers.workspace.locate("alice", project_id) / "entities" / f"{entity_id}.png").exists()
 
 
 def test_upload_of_a_real_image_sets_the_reference(planned, tmp_path):

@@ -74,13 +74,14 @@ def test_approving_on_the_animatic_remakes_the_scene_images_at_once(studio):
     handlers.references(project_id, "", -1, False, SessionState(), request)
     project_dir = handlers.workspace.locate("alice", project_id)
     entity_id = load_project(project_dir).script.entities[0].id
-    before = {s.id: (project_dir / s.scene_image).read_bytes() for s in load_project(project_dir).script.scenes}
+    image = lambda scene: project_dir / "scenes" / scene.id / "image.png"  # noqa: E731
+    before = {s.id: image(s).read_bytes() for s in load_project(project_dir).script.scenes}
     cards = handlers.set_entity_status(project_id, entity_id, "approved", request)
     assert next(c for c in cards if c["id"] == entity_id)["status"] == "approved"
     project = load_project(project_dir)
     users = [s for s in project.script.scenes if entity_id in s.entity_ids]
-    assert users and all(s.scene_image for s in users)
-    assert all((project_dir / s.scene_image).read_bytes() != before[s.id] for s in users)  # made with the reference
+    assert users and all(image(s).is_file() for s in users)
+    assert all(image(s).read_bytes() != before[s.id] for s in users)  # made with the reference
     _, _, gallery, note, *_ = renderer.tabs(project_id, "", "", "", request)
     assert len(gallery) == len(project.script.scenes) and note == ""
 
@@ -132,6 +133,7 @@ def test_a_regeneration_says_which_anchor_holds_the_scene(studio):
     handlers, _, request, project_id, *_ = studio
     list(handlers.generate(project_id, "scene-1", 2, SessionState(), request))
     message = handlers.regenerate_chunk(project_id, "scene-1", 1, 7, "", SessionState(), request)[-1]
-    scene = load_project(handlers.workspace.locate("alice", project_id)).script.scene("scene-1")
-    expected = "anchor: its scene image" if scene.scene_image else "anchor: frame 0 of chunk 0"
+    folder = handlers.workspace.locate("alice", project_id)
+    expected = ("anchor: its scene image" if (folder / "scenes/scene-1/image.png").is_file()
+                else "anchor: frame 0 of chunk 0")
     assert "remade with seed 7" in message and expected in message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from studio.media.video import load_frames
+from tests.chunk_files import chunk_npz
 
 
 def project_folder(demo, project_id):
@@ -30,19 +31,19 @@ def statuses(rows):
 def test_takes_switch_back_bit_for_bit_and_approval_shows_in_the_table(served_studio):
     demo, url = served_studio
     client, project_id, scene_id = generated_scene(url, "A fox runs through the snow.", chunks=3)
-    folder = project_folder(demo, project_id) / "scenes" / scene_id
-    original = load_frames(folder / "chunk_001.npz")
-    later = (folder / "chunk_002.npz").read_bytes()
+    folder = project_folder(demo, project_id)
+    original = load_frames(chunk_npz(folder, scene_id, 1))
+    later = chunk_npz(folder, scene_id, 2).read_bytes()
 
     _, _, rows, _, message = client.predict(project_id, scene_id, 1, 4242, "", api_name="/regenerate_chunk")
     assert "as take 2" in message and statuses(rows) == ["ready", "ready", "stale"]
     assert rows["data"][1][3] == "2 of 2"  # the takes column
-    assert not np.array_equal(load_frames(folder / "chunk_001.npz"), original)
+    assert not np.array_equal(load_frames(chunk_npz(folder, scene_id, 1)), original)
 
     gallery, _, rows, _, message = client.predict(project_id, scene_id, 1, 1, api_name="/use_take")
     assert len(gallery) == 2 and "take 1" in message and "ready again: 2" in message
-    assert np.array_equal(load_frames(folder / "chunk_001.npz"), original)  # the original, bit for bit
-    assert (folder / "chunk_002.npz").read_bytes() == later  # chunk 2 was made from it: ready, not remade
+    assert np.array_equal(load_frames(chunk_npz(folder, scene_id, 1)), original)  # the original, bit for bit
+    assert chunk_npz(folder, scene_id, 2).read_bytes() == later  # chunk 2 was made from it: ready, not remade
     assert statuses(rows) == ["ready", "ready", "ready"] and rows["data"][1][3] == "1 of 2"
 
     _, rows, message = client.predict(project_id, scene_id, 1, api_name="/approve_chunk")

@@ -18,11 +18,11 @@ from studio.project.model import Chunk, Scene, Script, load_project, new_project
 def make_project(root, project_id="fox"):
     project_dir = root / project_id
     frames = np.arange(16 * 8 * 8 * 3, dtype=np.uint32).reshape(16, 8, 8, 3).astype(np.uint8)
-    save_frames(frames, project_dir / "scenes" / "a" / "chunk_000.npz")
-    scene = Scene(id="a", title="A", event="e", chunks=[Chunk(index=0, seed=1, prompt="p", frames="scenes/a/chunk_000.npz")])
+    save_frames(frames, project_dir / "scenes" / "a" / "chunks" / "000" / "take_01.npz")
+    scene = Scene(id="a", title="A", event="e", chunks=[Chunk(index=0, seed=1, prompt="p")])
     save_project(new_project(project_id, "tiny", Script(prompt="p", scenes=[scene])), project_dir)
     save_project(load_project(project_dir), project_dir)  # leaves a project.json.bak, which must not travel
-    (project_dir / "scenes" / "a" / ".chunk_001.abc.npz").write_bytes(b"half written")  # a temp file
+    (project_dir / "scenes" / "a" / "chunks" / "000" / ".take_02.npz.abc.npz").write_bytes(b"half written")  # a temp file
     return project_dir
 
 
@@ -47,10 +47,11 @@ def test_round_trip_keeps_project_and_media(tmp_path):
     project_dir = make_project(tmp_path / "a")
     zip_path = export_archive(project_dir, tmp_path / "fox.zip")
     names = zipfile.ZipFile(zip_path).namelist()
-    assert sorted(names) == ["project.json", "scenes/a/chunk_000.npz"]
+    assert sorted(names) == ["project.json", "scenes/a/chunks/000/take_01.npz"]
     imported = import_archive(zip_path, tmp_path / "b")
     assert load_project(imported) == load_project(project_dir)
-    assert np.array_equal(load_frames(imported / "scenes/a/chunk_000.npz"), load_frames(project_dir / "scenes/a/chunk_000.npz"))
+    take = "scenes/a/chunks/000/take_01.npz"
+    assert np.array_equal(load_frames(imported / take), load_frames(project_dir / take))
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "scenes/../../evil.txt", "/tmp/evil.txt", "C:/evil.txt", "..\\evil.txt"])
@@ -105,12 +106,18 @@ def test_bad_project_json_is_refused(tmp_path):
     with pytest.raises(StudioError, match="no project.json"):
         import_archive(missing, tmp_path / "projects")
     data = json.loads(project_json())
-    data["final"] = "../../etc/passwd"
+    data["seed"] = "../../etc/passwd"  # no such field
     bad = tmp_path / "bad.zip"
     with zipfile.ZipFile(bad, "w") as archive:
         archive.writestr("project.json", json.dumps(data))
-    with pytest.raises(StudioError, match="project.final"):
+    with pytest.raises(StudioError, match="unknown field 'seed'"):
         import_archive(bad, tmp_path / "projects")
+    data = json.loads(project_json())
+    data["final"] = "../../etc/passwd"  # a path field of an old record: ignored, never followed or kept
+    with zipfile.ZipFile(tmp_path / "old.zip", "w") as archive:
+        archive.writestr("project.json", json.dumps(data))
+    imported = import_archive(tmp_path / "old.zip", tmp_path / "projects")
+    assert "final" not in json.loads((imported / "project.json").read_text())
     with pytest.raises(StudioError, match="project id"):
         import_archive(hostile_zip(tmp_path / "ok.zip", {}), tmp_path / "projects", project_id="../up")
     (tmp_path / "text.zip").write_text("not a zip")
@@ -138,10 +145,12 @@ def test_only_the_files_a_project_holds_are_unpacked(tmp_path):
     """An .html or .svg in an archive would be served from the studio's own origin: it never lands on disk."""
     zip_path = hostile_zip(tmp_path / "xss.zip", {"evil.html": b"<script>alert(1)</script>",
                                                   "scenes/a/image.svg": b"<svg onload=alert(1)/>",
-                                                  "scenes/a/takes/t1.mp4": b"take", "final.mp4": b"video"})
+                                                  "scenes/a/takes/t1.mp4": b"take", "final.mp4": b"video",
+                                                  "scenes/a/chunks/000/take_01.mp4": b"take"})
     project_dir = import_archive(zip_path, tmp_path / "projects")
-    files = sorted(p.relative_to(project_dir).as_posix() for p in project_dir.rglob("*") if p.is_file())
-    assert files == ["final.mp4", "project.json", "scenes/a/takes/t1.mp4"]
+    files = sorted(p.relative_to(project_dir).as_posix() for p in project_dir.rglob("*")
+                   if p.is_file() and p.name != ".project.lock")
+    assert files == ["final.mp4", "project.json", "scenes/a/chunks/000/take_01.mp4"]
 
 
 def test_a_zip_bomb_member_is_refused_by_its_ratio(tmp_path):
@@ -165,7 +174,7 @@ def test_a_project_json_that_cannot_be_saved_is_refused_in_one_line(tmp_path):
     }
     texts = {match: json.dumps(data) for match, data in cases.items()}
     texts["nests"] = json.dumps({**good, "final": "x"}).replace('"x"', "[" * 5000 + "]" * 5000)
-    texts["4300 digits"] = json.dumps(good).replace('"version": 1', '"version": ' + "9" * 5000)
+    texts["4300 digits"] = json.dumps(good).replace(f'"version": {good["version"]}', '"version": ' + "9" * 5000)
     for match, text in texts.items():
         zip_path = tmp_path / "bad.zip"
         with zipfile.ZipFile(zip_path, "w") as archive:

@@ -156,10 +156,7 @@ def make_project(project_dir: Path) -> Path:
     save_project(new_project("demo", "tiny", script), project_dir)
     scene_image = project_dir / "scenes" / "s1" / "image.png"
     scene_image.parent.mkdir(parents=True)
-    scene_image.write_bytes(encode(Image.new("RGB", (32, 32), (9, 9, 9)), "PNG"))
-    project = load_project(project_dir)
-    project.script.scene("s1").scene_image = "scenes/s1/image.png"
-    save_project(project, project_dir)
+    scene_image.write_bytes(encode(Image.new("RGB", (32, 32), (9, 9, 9)), "PNG"))  # where paths.py puts it
     return project_dir
 
 
@@ -196,7 +193,7 @@ def test_upload_stores_rgb_png_or_leaves_the_project_as_it_was(small_preset, sou
             return
         event("stored")
         entity = project.script.entity("fox")
-        stored = Image.open(project_dir / entity.ref_image)
+        stored = Image.open(project_dir / "entities" / f"{entity.id}.png")
         assert stored.format == "PNG" and stored.mode == "RGB"
         assert entity.status == "approved" and load_project(project_dir).script.entity("fox").status == "approved"
         assert not (project_dir / "scenes" / "s1" / "image.png").exists()  # remade from the new reference

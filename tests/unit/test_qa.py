@@ -46,14 +46,14 @@ def make_project(root, fault=None):
             frames = video[part]
             if sid == "a" and k == 2 and fault is not None:
                 frames = fault(frames, videos["b"][part])
-            save_frames(frames, paths.chunk_frames(sid, k))
-            scene.chunks.append(Chunk(index=k, seed=k, prompt="p", frames=f"scenes/{sid}/chunk_{k:03d}.npz"))
+            save_frames(frames, paths.take_frames(sid, k, 1))
+            scene.chunks.append(Chunk(index=k, seed=k, prompt="p"))
         scenes.append(scene)
     from PIL import Image
 
     paths.entity_image("fox").parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(videos["a"][0]).save(paths.entity_image("fox"))
-    entity = Entity(id="fox", name="fox", ref_image="entities/fox.png", status="approved")
+    entity = Entity(id="fox", name="fox", status="approved")
     save_project(new_project("p", "animatic", Script(prompt="x", scenes=scenes, entities=[entity])), project_dir)
     return project_dir
 
@@ -110,7 +110,7 @@ def test_similarity_runs_with_the_tiny_clip_and_flags_below_its_limit(tmp_path):
 
 def test_a_missing_chunk_file_is_flagged_and_the_rest_checked(tmp_path, animatic):
     project_dir = make_project(tmp_path)
-    ProjectPaths(project_dir).chunk_frames("a", 1).unlink()
+    ProjectPaths(project_dir).take_frames("a", 1, 1).unlink()
     rows = check_project(project_dir, animatic, "a").chunks
     assert [r.flagged for r in rows] == [False, True, False, False]
     assert "missing or corrupt" in rows[1].reason

@@ -65,11 +65,10 @@ def test_rows_are_a_fixed_point(script):
 def _example() -> Script:
     return Script(
         prompt="A fox and an owl.",
-        entities=[Entity(id="fox", name="Red Fox", description="a red fox", status="approved", ref_image="entities/fox.png", seed=7),
+        entities=[Entity(id="fox", name="Red Fox", description="a red fox", status="approved", ref_prompt="a red fox, photo", seed=7),
                   Entity(id="owl", name="owl", description="an owl", status="approved", seed=8)],
         scenes=[Scene(id="scene-1", title="Run", event="The fox runs", entity_ids=["fox"], camera="tracking", n_chunks=2,
-                      seed=11, scene_image="scenes/scene-1/image.png",
-                      chunks=[Chunk(index=0, seed=1, prompt="p", frames="scenes/scene-1/chunk_000.npz")]),
+                      seed=11, chunks=[Chunk(index=0, seed=1, prompt="p", take=2)]),
                 Scene(id="scene-2", title="Hoot", event="The owl hoots", entity_ids=["owl", "fox"], n_chunks=3, seed=12,
                       chunks=[Chunk(index=0, seed=2, prompt="q")])],
     )
@@ -85,9 +84,9 @@ def test_edits_keep_hidden_work_and_mark_changed_content():
     scene_rows.append(["", "", "A new scene", "owl", "a barn", "Pan to the left", "5.0", "a | b"])
     edited = rows_to_script(script.prompt, scene_rows, entity_rows, previous=script)
     assert edited.scenes[0].title == "Run!" and edited.scenes[0].chunks[0].status == "ready"
-    assert edited.scenes[0].scene_image == "scenes/scene-1/image.png" and edited.scenes[0].seed == 11
+    assert edited.scenes[0].chunks[0].take == 2 and edited.scenes[0].seed == 11
     assert edited.scenes[1].chunks[0].status == "stale"
-    assert edited.entity("fox").status == "approved" and edited.entity("fox").ref_image == "entities/fox.png"
+    assert edited.entity("fox").status == "approved" and edited.entity("fox").ref_prompt == "a red fox, photo"
     assert edited.entity("owl").status == "pending" and edited.entity("owl").seed == 8
     new = edited.scenes[2]
     assert (new.id, new.camera, new.n_chunks, new.chunk_prompts, new.entity_ids) == ("scene-3", "pan left", 5, ["a", "b"], ["owl"])
