@@ -237,7 +237,7 @@ def test_bad_takes_are_refused_naming_the_field(change, message):
 
 def test_the_words_of_the_file_format_stay_readable(tmp_path):
     """project.json is a file format: every chunk status, entity status and camera move that earlier projects
-    hold must still load, and a saved project says version 1. Catches a renamed or dropped status or camera
+    hold must still load, and a saved project says version 2. Catches a renamed or dropped status or camera
     word (older projects would stop loading) and a bumped schema version (older readers would refuse new files)."""
     from studio.project.model import CAMERA_MOVES
 
@@ -246,9 +246,8 @@ def test_the_words_of_the_file_format_stay_readable(tmp_path):
     assert set(cameras) <= set(CAMERA_MOVES)
     data = project_to_dict(make_project())
     scene = data["script"]["scenes"][0]
-    scene["chunks"] = [dict(scene["chunks"][0], index=i, status=status, frames=None if status != "ready" else
-                            f"scenes/scene-1/chunk_{i:03d}.npz") for i, status in enumerate(("ready", "stale", "failed",
-                                                                                               "hidden"))]
+    scene["chunks"] = [dict(scene["chunks"][0], index=i, status=status)
+                       for i, status in enumerate(("ready", "stale", "failed", "hidden"))]
     scene["n_chunks"] = 3
     entities = data["script"]["entities"]
     entities[:] = [dict(entities[0], id=f"e-{status}", name=status, status=status)
@@ -260,4 +259,4 @@ def test_the_words_of_the_file_format_stay_readable(tmp_path):
     assert [entity.status for entity in project.script.entities] == ["pending", "approved", "rejected"]
     assert [scene.camera for scene in project.script.scenes] == cameras
     save_project(project, tmp_path)
-    assert json.loads((tmp_path / "project.json").read_text())["version"] == 1
+    assert json.loads((tmp_path / "project.json").read_text())["version"] == 2  # 2: chunk versions at computed paths
