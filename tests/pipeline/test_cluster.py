@@ -71,10 +71,14 @@ def reference(tmp_path_factory, preset):
 def assert_same_chunks(path, reference, n_chunks):
     scenes = load_project(path).script.scenes
     assert [[c.status for c in s.chunks] for s in scenes] == [["ready"] * n_chunks] * 3  # no scene lost its records
-    for sid in SCENES:
-        for index in range(n_chunks):
-            name = f"scenes/{sid}/chunk_{index:03d}.npz"
-            assert np.array_equal(load_frames(path / name), load_frames(reference / name)), name
+    from studio.project.paths import ProjectPaths
+
+    references = {scene.id: scene for scene in load_project(reference).script.scenes}
+    for scene in scenes:  # each chunk's active take, at the path computed from its ids
+        for chunk, expected in zip(scene.chunks, references[scene.id].chunks):
+            made = ProjectPaths(path).chunk_frames(scene.id, chunk)
+            wanted = ProjectPaths(reference).chunk_frames(scene.id, expected)
+            assert np.array_equal(load_frames(made), load_frames(wanted)), made
 
 
 def test_cli_on_two_workers_is_bit_identical_to_in_process(local_ray, tmp_path, preset_file, reference):
