@@ -63,6 +63,12 @@ def main(argv: list[str] | None = None) -> None:
 
     try:  # a bad preset, $STUDIO_QUEUE_SIZE or $STUDIO_JOBS_PER_SESSION is one line, not a traceback
         preset = load_preset(name)
+        from studio.gpu import on_zero_gpu
+
+        if on_zero_gpu():  # downloads, conversion and loading now, outside any GPU call (studio.models.prefetch)
+            from studio.models.prefetch import prepare_models
+
+            prepare_models(preset, progress=print)
         demo = queue(build_app(preset, projects_root=args.projects, preset_reason=reason))
     except StudioError as error:
         raise SystemExit(f"error: {error}") from None

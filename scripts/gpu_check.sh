@@ -2,7 +2,7 @@
 # The GPU check in one run, under 8 minutes on one H200, without network:
 #   scripts/gpu_wheels.sh               beforehand, with network: the wheels into .whl/ (they travel with the check)
 #   scripts/gpu_check.sh OUT_DIR        on the GPU machine; every result goes under OUT_DIR
-# Steps: install what the machine lacks from .whl/ (into OUT_DIR, never over its own packages), record the
+# Steps: install what pip resolves the machine needs from .whl/ (into OUT_DIR, never over its torch), record the
 # environment, a CPU smoke chunk on the tiny preset, then (only with a CUDA device) tests/gpu and
 # `bench --preset bench-gpu --json --baseline` at 50 and 25 steps, and the README table (summary.md).
 # Without a CUDA device it says so after the smoke chunk and exits 0. PYTHON picks the interpreter.
@@ -15,12 +15,12 @@ exec > >(tee "$out/gpu_check.log") 2>&1
 
 step() { echo "== $(date -u +%H:%M:%S) $*"; }
 
-step "1. packages from .whl/ (no network)"
+step "1. packages from .whl/ (no network; resolved against this machine, its torch and transformers kept)"
 "$python" -m studio.gpu_check install --wheels .whl --target "$out/site-packages" || exit 1
 export PYTHONPATH="$out/site-packages:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 
-step "2. environment"
+step "2. environment (the versions this check runs)"
 "$python" -m studio.gpu_check env | tee "$out/env.json" || exit 1
 
 step "3. one tiny chunk on the CPU (the installed stack works)"

@@ -12,7 +12,7 @@ binary=()
 pure=()
 for requirement in "${requirements[@]}"; do
   case $requirement in
-    pillow==*|charset-normalizer==*) binary+=("$requirement") ;;  # compiled: one wheel per Python
+    pillow==*|charset-normalizer==*|safetensors==*) binary+=("$requirement") ;;  # compiled: one wheel per Python
     imageio-ffmpeg==*) ;;
     *) pure+=("$requirement") ;;
   esac

@@ -14,7 +14,7 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_packages+=(
 [[ $want_test == 1 && ! -x /usr/bin/chromium ]] && apt_packages+=(chromium)
 if (( ${#apt_packages[@]} )); then
   if [[ $(id -u) == 0 ]]; then
-    echo "installing system packages: ${apt_packages[*]}"
+    echo "installing system packages: ${apt_packages[*]} (apt-get; a minute or two)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
   else
@@ -25,13 +25,16 @@ fi
 
 python=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
+  echo "creating the virtual environment .venv"
   "$python" -m venv .venv
 fi
 stamp=.venv/.requirements.sha
 wanted=$(cat requirements.txt constraints.txt | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
   # torch first, on its own: pip then keeps the installed build (CPU or CUDA) for everything else.
+  echo "installing torch 2.13 into .venv (about a minute)"
   .venv/bin/pip install -q --disable-pip-version-check "torch==2.13.0"
+  echo "installing the studio's Python packages (requirements.txt; a few minutes on a fresh machine)"
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
   echo "$wanted" > "$stamp"
 fi

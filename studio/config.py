@@ -19,10 +19,12 @@ BACKENDS = ("tiny", "hub", "animatic", "random")
 # The one list of each choice: the CLI's choices, the preset checks, the UI's radios and the stages read these.
 PLANNERS = ("rules", "local", "remote")
 REFINE_MODES = ("randomized", "shared-noise", "naive")
+
 SCHEDULERS = ("ddim", "dpm-solver++", "unipc")
 # Chunk 0 of a text-started scene: the official stage runs diffusers' DPMSolverMultistepScheduler with its defaults.
 FIRST_CHUNK_SCHEDULERS = ("dpm-solver-multistep", *SCHEDULERS)
 FIRST_CHUNK_UNETS = ("base", "streaming")
+BETWEEN_STAGES = ("offload", "free", "keep")
 
 
 def one_of(choices: tuple[str, ...]) -> str:
@@ -43,7 +45,10 @@ class ModelsConfig:
     base_video: str = "damo-vilab/text-to-video-ms-1.7b"  # UNet3D, VAE, CLIP text encoder
     streaming_checkpoint: str = "PAIR/StreamingT2V"  # CAM + APM weights (streaming_t2v.ckpt)
     streaming_checkpoint_file: str = "streaming_t2v.ckpt"
-    image_encoder: str = "laion/CLIP-ViT-H-14-laion2B-s32B-b79K"  # APM anchor encoder
+    # The APM's anchor encoder and IP-Adapter's image encoder: one OpenCLIP ViT-H-14 (projection 1024), shipped
+    # standalone in IP-Adapter's repository (a CLIPVisionModelWithProjection config), so one download serves both.
+    image_encoder: str = "h94/IP-Adapter"
+    image_encoder_subfolder: str = "models/image_encoder"
     refiner: str = "cerspense/zeroscope_v2_XL"  # UNet3D video-to-video
     text_to_image: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
     ip_adapter: str = "h94/IP-Adapter"
@@ -52,6 +57,13 @@ class ModelsConfig:
     planner_llm: str = "Qwen/Qwen2.5-1.5B-Instruct"
     clip_metric: str = "openai/clip-vit-base-patch32"
     cpu_offload: bool = False  # diffusers model CPU offload, for GPUs under ~12 GB
+    # What happens to the models a stage does not need before it runs (studio.models.memory):
+    # offload = moved to the CPU (fast to bring back), free = dropped (loaded again when needed), keep = stay.
+    between_stages: str = "offload"
+    # Per repository: revision (a commit hash, or a branch with a note saying it must be pinned), variant
+    # ("fp16" where the repository publishes one) and the files the loaders fetch with their sizes in bytes
+    # (what `models check` reports when the Hub is out of reach). See presets/gpu.yaml.
+    repos: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -139,6 +151,10 @@ class RefineConfig:
     mode: str = "randomized"  # randomized | shared-noise | naive
     negative_prompt: str = ""
     vae_tiling: bool = True
+    # Memory (studio.models.memory): windows per UNet call (x2 for guidance) and the most tokens one
+    # feed-forward call takes (0 = no chunking); at 720x720 one window is 48 frames of 8100 latent tokens.
+    windows_per_call: int = 1
+    feed_forward_tokens: int = 65536
 
 
 @dataclass
@@ -230,6 +246,14 @@ def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
     return value
 
 
+def check_cluster_spec(spec: str) -> str:
+    """A cluster to run on: local, auto or ray://HOST:PORT (what cluster.spec and --cluster accept).
+    Here, not in studio/cluster: the configuration is below every package that reads it, and imports none."""
+    if spec in ("local", "auto") or (spec.startswith("ray://") and len(spec) > len("ray://")):
+        return spec
+    raise StudioError(f"cluster {spec!r} is not one of local, auto or ray://HOST:PORT; pick one of those")
+
+
 def check_preset(preset: Preset) -> Preset:
     """Cross-field checks; raise with the key, the value and the file."""
     where = preset.source or preset.name
@@ -256,6 +280,14 @@ def check_preset(preset: Preset) -> Preset:
     for section, width, height in (("streaming", s.width, s.height), ("refine", preset.refine.width, preset.refine.height)):
         if width % 8 or height % 8:
             raise StudioError(f"{where}: {section} size {width}x{height} must be divisible by 8")
+    if preset.models.between_stages not in BETWEEN_STAGES:
+        raise StudioError(f"{where}: models.between_stages {preset.models.between_stages!r} must be {one_of(BETWEEN_STAGES)}")
+    if preset.refine.windows_per_call < 1 or preset.refine.feed_forward_tokens < 0:
+        raise StudioError(f"{where}: refine.windows_per_call must be at least 1 and refine.feed_forward_tokens at least 0")
+    if preset.models.repos:
+        from studio.models.repos import check_repos  # light: no torch
+
+        check_repos(preset.models.repos, where)
     if not 0.0 <= preset.refine.guidance_rescale <= 1.0:
         raise StudioError(f"{where}: refine.guidance_rescale {preset.refine.guidance_rescale} must be between 0 and 1")
     if not 0.0 < preset.refine.seam_strength <= 1.0:
@@ -267,10 +299,8 @@ def check_preset(preset: Preset) -> Preset:
     if preset.export.transition not in ("cut", "crossfade"):
         raise StudioError(f"{where}: export.transition {preset.export.transition!r} must be cut or crossfade")
     if preset.cluster.spec or preset.cluster.workers:
-        from studio.cluster.connect import check_spec  # light: no Ray at import
-
         try:
-            check_spec(preset.cluster.spec)
+            check_cluster_spec(preset.cluster.spec)
         except StudioError as error:
             raise StudioError(f"{where}: cluster.spec: {error}") from None
         if preset.cluster.workers < 0:

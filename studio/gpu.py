@@ -53,12 +53,26 @@ def gpu_entry(duration: int | float | Callable[..., float] = DEFAULT_DURATION_SE
     return decorate
 
 
-def chunk_gpu_seconds(preset: "Preset") -> int:
-    """The ZeroGPU budget of one chunk of this preset, from its steps and frame size.
+def call_seconds(steps: int, frames: int, width: int, height: int) -> int:
+    """A GPU call's budget from its own work: steps x frames x pixels, at the measured-free rate above
+    (per step of a 16-frame 256x256 chunk with guidance), plus the fixed cost of moving the models on."""
+    scale = (width * height) / (256 * 256) * frames / 16
+    return int(math.ceil(CHUNK_FIXED_SECONDS + CHUNK_SECONDS_PER_STEP_AT_256 * steps * scale))
 
-    The steps are the larger of the streaming chunks' and a text-started chunk 0's (first_chunk), so
-    either fits; the public UNet's step costs less (no CAM), which leaves a margin."""
+
+def chunk_gpu_seconds(preset: "Preset", text_started: bool | None = None) -> int:
+    """The ZeroGPU budget of one chunk of this preset, from its steps, frames and frame size.
+
+    `text_started`: the chunk's own recipe (chunk 0 from text runs first_chunk's steps); None: the larger of
+    the two, so either fits."""
+    from studio.generate.first_chunk import chunk_recipe
+
     s = preset.streaming
-    area = (s.width * s.height) / (256 * 256)
-    steps = max(s.steps, preset.first_chunk.steps if preset.first_chunk.unet == "base" else 0)
-    return int(math.ceil(CHUNK_FIXED_SECONDS + CHUNK_SECONDS_PER_STEP_AT_256 * steps * area))
+    kinds = (True, False) if text_started is None else (text_started,)
+    steps = max(chunk_recipe(preset, kind).steps for kind in kinds)
+    return call_seconds(steps, s.frames_per_chunk, s.width, s.height)
+
+
+def seam_gpu_seconds(preset: "Preset", frames: int, width: int, height: int) -> int:
+    """The budget of one seam healing: the refine steps that SDEdit at seam_strength runs, on `frames` frames."""
+    return call_seconds(preset.refine.steps, frames, width, height)

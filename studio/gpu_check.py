@@ -1,6 +1,6 @@
 """The Python side of the prepared GPU check (scripts/gpu_check.sh OUT_DIR).
 
-    python -m studio.gpu_check install --wheels .whl --target OUT/site-packages   # only what is missing
+    python -m studio.gpu_check install --wheels .whl --target OUT/site-packages   # resolved, torch kept
     python -m studio.gpu_check env                  # versions and the CUDA device, as JSON
     python -m studio.gpu_check smoke OUT            # one tiny chunk and its mp4, on the CPU
     python -m studio.gpu_check has-cuda             # exit 0 with a CUDA device, 3 without
@@ -8,7 +8,9 @@
 
 The GPU machine's Python has torch and transformers but not diffusers and no network, so the check
 brings wheels (scripts/gpu_wheels.txt, downloaded by scripts/gpu_wheels.sh) and installs, without
-network and into OUT_DIR (never over the machine's own packages), only those it lacks. Standard
+network and into OUT_DIR (never over the machine's own packages), what pip's resolver says this machine needs:
+the wheel set with its dependencies, resolved against the packages already here, torch and transformers held
+at the machine's versions. Standard
 library only at import: this runs before anything is installed.
 """
 
@@ -21,7 +23,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 from studio.errors import StudioError
@@ -40,50 +41,76 @@ def read_requirements(path: Path = REQUIREMENTS) -> list[str]:
     return [line for line in lines if line]
 
 
-def missing_requirements(requirements: list[str]) -> list[str]:
-    """The requirements with no installed distribution of that name (any installed version will do)."""
-    missing = []
-    for requirement in requirements:
+# The machine's own packages that the check must never replace (the CUDA build of torch, and the transformers
+# it was tested with): pip resolves against them as they are, or fails.
+HELD = ("torch", "transformers")
+
+
+def held_constraints() -> list[str]:
+    """`name==version` of every HELD package installed here."""
+    held = []
+    for name in HELD:
         try:
-            importlib.metadata.version(requirement.split("==")[0])
+            held.append(f"{name}=={importlib.metadata.version(name)}")
         except importlib.metadata.PackageNotFoundError:
-            missing.append(requirement)
-    return missing
+            pass
+    return held
 
 
-def install_missing(wheels: Path, target: Path, requirements: list[str] | None = None) -> list[str]:
-    """Install the missing requirements from `wheels` into `target`, without network; returns them."""
-    missing = missing_requirements(read_requirements() if requirements is None else requirements)
-    if not missing:
-        return []
-    if not wheels.is_dir():
-        raise StudioError(f"{wheels} does not exist: run scripts/gpu_wheels.sh on a machine with network first, "
-                          f"then bring {wheels} with the check (missing here: {', '.join(missing)})")
-    target.mkdir(parents=True, exist_ok=True)
-    if importlib.util.find_spec("pip") is None:
-        for requirement in missing:  # no pip: a wheel is a zip of what goes into site-packages
-            with zipfile.ZipFile(_wheel_for(wheels, requirement)) as archive:
-                archive.extractall(target)
-        return missing
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(wheels),
-               "--no-deps", "--target", str(target), *missing]
-    result = subprocess.run(command, capture_output=True, text=True)
+def _installed(name: str) -> bool:
+    try:
+        importlib.metadata.version(name)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def _pip(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+                          capture_output=True, text=True)
+
+
+def resolve(wheels: Path, requirements: list[str], work: Path) -> list[str]:
+    """What pip's resolver would install for `requirements` from `wheels` (no network) on top of this machine's
+    packages, the HELD ones fixed at their versions: `name==version`, dependencies included."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+    (work / "held.txt").write_text("\n".join(held_constraints()) + "\n", encoding="utf-8")
+    report = work / "resolution.json"
+    result = _pip("install", "--dry-run", "--quiet", "--no-index", "--find-links", str(wheels), "--report", str(report),
+                  "-c", str(work / "held.txt"), "-r", str(work / "requirements.txt"))
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
-        raise StudioError(f"installing {', '.join(missing)} from {wheels} failed: {last} "
+        raise StudioError(f"the wheel set in {wheels} does not resolve on this machine ({last}); the machine keeps "
+                          f"{', '.join(held_constraints()) or 'its own torch'}: run scripts/gpu_wheels.sh again")
+    items = json.loads(report.read_text(encoding="utf-8")).get("install", [])
+    return [f"{item['metadata']['name']}=={item['metadata']['version']}" for item in items]
+
+
+def install_resolved(wheels: Path, target: Path, requirements: list[str] | None = None) -> list[str]:
+    """Install what `resolve` found into `target` (never over the machine's packages); returns it."""
+    requirements = read_requirements() if requirements is None else requirements
+    if importlib.util.find_spec("pip") is None:
+        raise StudioError("this Python has no pip, which the check needs to resolve the wheel set: "
+                          f"run `{sys.executable} -m ensurepip` first")
+    work = target.parent / "pip-resolution"
+    if not wheels.is_dir():  # fine when this machine already has every package (the env step lists their versions)
+        absent = [r for r in requirements if not _installed(r.split("==")[0])]
+        if absent:
+            raise StudioError(f"{wheels} does not exist: run scripts/gpu_wheels.sh on a machine with network first, "
+                              f"then bring {wheels} with the check (missing here: {', '.join(absent)})")
+        return []
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = resolve(wheels, requirements, work)
+    if not wanted:
+        return []
+    result = _pip("install", "--quiet", "--no-index", "--find-links", str(wheels), "--no-deps", "--target", str(target),
+                  *wanted)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["pip failed"])[-1]
+        raise StudioError(f"installing {', '.join(wanted)} from {wheels} failed: {last} "
                           f"(run scripts/gpu_wheels.sh again for this Python {sys.version_info.major}.{sys.version_info.minor})")
-    return missing
-
-
-def _wheel_for(wheels: Path, requirement: str) -> Path:
-    """The wheel of `name==version` that this interpreter can use (pure, or built for its version)."""
-    name, version = requirement.split("==")
-    stem = f"{name.replace('-', '_').lower()}-{version}-"
-    own = f"cp{sys.version_info.major}{sys.version_info.minor}"
-    for wheel in sorted(wheels.glob("*.whl")):
-        if wheel.name.lower().startswith(stem) and (wheel.name.split("-")[2] in ("py3", own)):
-            return wheel
-    raise StudioError(f"no wheel of {requirement} for Python {own} in {wheels}: run scripts/gpu_wheels.sh again")
+    return wanted
 
 
 # ----------------------------------------------------------------------------- the machine
@@ -200,8 +227,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "install":
-        installed = install_missing(args.wheels, args.target)
+        installed = install_resolved(args.wheels, args.target)
         print(f"installed into {args.target}: {', '.join(installed)}" if installed else "nothing to install")
+        print(f"kept from this machine: {', '.join(held_constraints()) or 'no torch or transformers'}")
         return 0
     if args.command == "env":
         print(json.dumps(environment(), indent=2))

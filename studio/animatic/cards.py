@@ -294,7 +294,8 @@ def compose_layers(script: Script, scene: Scene, entity_images: dict[str, Image.
     look = choose_look(*scene_text(script, scene))
     background = np.asarray(paint_background(look, width, height, seed))
     foreground = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    cast = [e for e in scene_entities(script, scene) if e.kind != "background"]
+    # A rejected reference is not drawn: the scene is composed from the references the creator kept.
+    cast = [e for e in scene_entities(script, scene) if e.kind != "background" and e.status != "rejected"]
     if cast:
         _place_cards(foreground, cast, entity_images, seed)
     return background, np.asarray(foreground)

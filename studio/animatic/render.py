@@ -72,7 +72,7 @@ def _check(preset: Preset, scene: Scene, anchor: np.ndarray | None) -> np.ndarra
 
 
 def _scene_key(script: Script, scene: Scene) -> tuple:
-    entities = {e.id: (e.name, e.description, e.kind) for e in script.entities}
+    entities = {e.id: (e.name, e.description, e.kind, e.status == "rejected") for e in script.entities}
     return (scene.background, scene.event, scene.title, scene.seed, tuple(scene.entity_ids),
             tuple(entities.get(i) for i in scene.entity_ids))
 

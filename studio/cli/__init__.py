@@ -10,16 +10,16 @@ import logging
 import sys
 from pathlib import Path
 
-from studio.errors import StudioError
+from studio.errors import StudioError, first_line, no_space_message
 
 logger = logging.getLogger("studio")
 
 
 def command_modules() -> list:
     """The modules that register commands, in the order `--help` lists them (the pipeline's order)."""
-    from studio.cli import approve, archive, export, generate, plan, qa, references, refine, takes, tools, weights
+    from studio.cli import approve, archive, export, generate, models, plan, qa, references, refine, takes, tools, weights
 
-    return [plan, references, generate, takes, approve, refine, export, archive, qa, tools, weights]
+    return [plan, references, generate, takes, approve, refine, export, archive, qa, tools, weights, models]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         print("aborted", file=sys.stderr)
         return 130
     except OSError as error:
-        # A path that is a file, a folder we may not write, a full disk: the user's to fix, in one line.
+        # A path that is a file, a folder we may not write, a full disk: the user's to fix, in one line
+        # (a library's multi-line dump, such as ffmpeg's command and log, goes to the log: see it with -v).
+        logging.getLogger("studio.cli").info("%s", error)
+        full = no_space_message(error)
+        if full:
+            print(f"error: {full}", file=sys.stderr)
+            return 2
         where = f" ({str(error.filename)!r})" if error.filename else ""
-        print(f"error: {error.strerror or error}{where}; check the paths given and try again", file=sys.stderr)
+        print(f"error: {error.strerror or first_line(error)}{where}; check the paths given and try again", file=sys.stderr)
         return 2

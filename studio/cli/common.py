@@ -88,7 +88,7 @@ def tqdm_progress(desc: str) -> Callable[[float, str], None]:
 
 
 def seed_argument(text: str) -> int:
-    """argparse type of --seed: a whole number that fits the generators (0 to 2**63 - 1), else a one-line error."""
+    """argparse type of --seed: a whole number from 0 to MAX_SEED (the range everywhere), else a one-line error."""
     from studio.project.model import MAX_SEED
 
     try:

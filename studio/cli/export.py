@@ -30,7 +30,7 @@ def run_export(args: argparse.Namespace) -> int:
     if result.timeline:
         print(f"wrote {result.timeline}")
     for line in result.warnings:
-        print(f"warning: exported although stale: {line}", file=sys.stderr)
+        print(f"warning: {line}", file=sys.stderr)
     if result.archive:
         print(f"wrote {result.archive}")
     return 0

@@ -117,6 +117,9 @@ def chunk_requests(chunks: list[str], scene_id: str | None, seed: int | None, pr
         if len(parts) > 3 or (len(parts) > 1 and not parts[0]):
             raise StudioError(f"--chunk {text[:40]!r} must be K (with --scene), SCENE:K or SCENE:K:SEED")
         scene, index_text = (scene_id, parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+        if scene_id is not None and scene != scene_id:
+            raise StudioError(f"--chunk {text[:40]!r} names scene {scene[:40]!r}, which contradicts --scene {scene_id[:40]}; "
+                              f"drop --scene, or write the chunk as K")
         own_seed = seed
         if len(parts) == 3:
             try:

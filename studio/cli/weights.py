@@ -30,12 +30,15 @@ def register(commands) -> None:
 
 
 def _format(found: dict) -> str:
+    """The report as lines; names come from the file and are escaped, so none can forge a line."""
+    from studio.generate.ckpt_reader import printable_name
+
     lines = [f"layout: {found['layout']}", f"mapped: {found['mapped']} tensors",
              f"frozen copies dropped: {found['dropped_frozen']}"]
     for field in ("missing", "unexpected", "mismatched"):
         names = found[field]
-        lines.append(f"{field}: {len(names)}" + (f" (first: {', '.join(names[:5])})" if names else ""))
-    lines.append("loadable: yes" if found["loadable"] else f"loadable: no — {found['reason']}")
+        lines.append(f"{field}: {len(names)}" + (f" (first: {', '.join(map(printable_name, names[:5]))})" if names else ""))
+    lines.append("loadable: yes" if found["loadable"] else f"loadable: no — {printable_name(found['reason'])}")
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 
+from studio.config import check_cluster_spec as check_spec
 from studio.errors import StudioError
 
 logger = logging.getLogger(__name__)
@@ -75,12 +76,6 @@ class Cluster:
             if actor in self.free:
                 self.free.remove(actor)
             self.changed.notify_all()
-
-
-def check_spec(spec: str) -> str:
-    if spec in ("local", "auto") or (spec.startswith("ray://") and len(spec) > len("ray://")):
-        return spec
-    raise StudioError(f"cluster {spec!r} is not one of local, auto or ray://HOST:PORT; pick one of those")
 
 
 def connect(spec: str, workers: int | None = None) -> Cluster:

@@ -52,6 +52,7 @@ PROJECT_MEMBERS = tuple(re.compile(pattern) for pattern in (
     rf"scenes/{_ID}/takes/chunk_\d{{3}}/take_\d{{2,7}}\.(npz|mp4)",
     rf"export/{_ID}\.mp4",
     r"final\.mp4",
+    r"timeline\.(otio|xml|fcpxml|edl)",  # studio.export.timeline.project_timeline
 ))
 
 

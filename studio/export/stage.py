@@ -41,7 +41,7 @@ class ExportResult:
     archive: Path | None = None
     scene_files: list[Path] = field(default_factory=list)
     timeline: Path | None = None
-    warnings: list[str] = field(default_factory=list)  # what was exported although stale, one line each
+    warnings: list[str] = field(default_factory=list)  # stale parts, scenes left out, rejected chunks: one line each
 
 
 @dataclass
@@ -106,6 +106,22 @@ def scene_source(project_dir: Path, scene) -> SceneSource | None:
         return SceneSource(scene.id, "draft-video", *_video_size(draft), path=draft)
     logger.warning("scene %s is skipped: it has no finished chunk and no draft video yet", scene.id)
     return None
+
+
+def export_remarks(project, exported: list[str]) -> list[str]:
+    """What a person must know about the cut beyond staleness, one line each: scenes left out (nothing
+    made yet) and rejected chunks that are in it all the same."""
+    remarks = []
+    for scene in project.script.scenes:
+        if scene.id not in exported:
+            remarks.append(f"scene {scene.id} is left out: it has no finished chunk yet; generate it to include it")
+            continue
+        rejected = [c.index for c in scene.chunks if c.approval == "rejected" and c.status == "ready"]
+        if rejected:
+            which = "chunk " + str(rejected[0]) if len(rejected) == 1 else "chunks " + ", ".join(map(str, rejected))
+            remarks.append(f"scene {scene.id}: {which} {'is' if len(rejected) == 1 else 'are'} rejected but in the "
+                           "video; regenerate or use another take, then export again")
+    return remarks
 
 
 def common_size(sources: list[SceneSource]) -> tuple[int, int]:
@@ -233,6 +249,7 @@ def export_project(project_dir: Path, preset, *, output: Path | None = None, arc
     for line in warnings:
         logger.info("export: %s", line)  # the caller shows result.warnings
     sources = [s for s in (scene_source(project_dir, scene) for scene in project.script.scenes) if s is not None]
+    warnings = warnings + export_remarks(project, [s.scene_id for s in sources])
     if not sources:
         raise StudioError(f"project {project.id!r} has no scene with frames yet; run `generate` first")
     # 2-3. Per-scene files at the common size.

@@ -8,11 +8,16 @@ each chunk boundary and at every chunk the QA checks flagged (red, with the reas
 event and prompt as clip metadata. The format follows the file's suffix: `.otio` (OTIO's own JSON), and
 through the OTIO adapter plugins `.xml` (Final Cut Pro 7 XML: Premiere, Resolve, Kdenlive), `.fcpxml`
 (Final Cut Pro X) and `.edl` (CMX 3600). The timeline is always the cut: a crossfade is the editor's.
+
+Every text written (titles, events, prompts, marker names) is made one printable line first: a newline in
+a title would start a new EDL event, a control character makes both XML formats unreadable, a NUL cuts
+the OTIO string. The written file is read back with its adapter before it replaces anything.
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 from studio.errors import StudioError, first_line
@@ -24,6 +29,33 @@ TIMELINE_ADAPTERS = {".otio": "otio_json", ".xml": "fcp_xml", ".fcpxml": "fcpx_x
 # Editors' formats count in SMPTE timecode, which has no 8 fps: those timelines run at the first of
 # these rates that is a whole multiple of the video's (8 -> 24: each frame lasts 3), so every time is exact.
 TIMECODE_RATES = (24, 25, 30, 48, 50, 60)
+TEXT_LIMIT = 200  # characters of any one text in a timeline: editors show a line, not a paragraph
+
+
+def editor_text(text: str, suffix: str = ".otio") -> str:
+    """`text` as one printable line for a timeline of format `suffix`: control, format and separator
+    characters become spaces, runs of spaces one; cut to TEXT_LIMIT. FCPXML gets a typographic
+    apostrophe: its adapter looks names up with an XPath quoted in apostrophes, which a plain one breaks."""
+    spaced = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in str(text))
+    line = " ".join(spaced.split())[:TEXT_LIMIT]
+    return line.replace("'", "\u2019") if suffix.lower() == ".fcpxml" else line
+
+
+PROJECT_TIMELINE = "timeline"  # the studio keeps one timeline in a project folder: timeline.<suffix>
+
+
+def project_timeline(project_dir: Path, suffix: str) -> Path:
+    """Where the studio keeps the project's timeline in format `suffix` (never named after an id, so a
+    saved or imported project's timeline keeps its name)."""
+    return Path(project_dir) / f"{PROJECT_TIMELINE}{check_timeline_path(Path('t' + suffix)).suffix.lower()}"
+
+
+def remove_other_timelines(project_dir: Path, keep: Path | None) -> None:
+    """Remove the project's timelines in other formats, and ones named after an old project id: the folder
+    (and its archive) offers the one just written."""
+    for path in Path(project_dir).iterdir():
+        if path.suffix.lower() in TIMELINE_ADAPTERS and path.is_file() and not path.is_symlink() and path != keep:
+            path.unlink(missing_ok=True)
 
 
 def timeline_rate(fps: int, suffix: str) -> int:
@@ -62,10 +94,14 @@ def chunk_starts(project_dir: Path, scene) -> list[int]:
 
 
 def build_timeline(project_dir: Path, project, scene_files: list[Path], frame_counts: list[int], fps: int,
-                   media_root: Path, qa_report=None, rate: int | None = None):
+                   media_root: Path, qa_report=None, rate: int | None = None, suffix: str = ".otio"):
     """The OTIO Timeline of the exported scene files (media paths relative to `media_root`), counted at
-    `rate` frames per second (default `fps`; a multiple of it, see TIMECODE_RATES)."""
+    `rate` frames per second (default `fps`; a multiple of it, see TIMECODE_RATES), its texts made safe
+    for a file of format `suffix`."""
     import opentimelineio as otio
+
+    def text(value) -> str:
+        return editor_text(value, suffix)
 
     rate = rate or fps
     step = rate // fps  # timeline frames per video frame
@@ -74,7 +110,7 @@ def build_timeline(project_dir: Path, project, scene_files: list[Path], frame_co
         return otio.opentime.TimeRange(otio.opentime.RationalTime(start * step, rate),
                                        otio.opentime.RationalTime(duration * step, rate))
 
-    timeline = otio.schema.Timeline(name=project.id, global_start_time=otio.opentime.RationalTime(0, rate))
+    timeline = otio.schema.Timeline(name=text(project.id), global_start_time=otio.opentime.RationalTime(0, rate))
     track = otio.schema.Track(name="video", kind=otio.schema.TrackKind.Video)
     timeline.tracks.append(track)
     flagged = {(row.scene, row.chunk): row.reason for row in (qa_report.flagged() if qa_report else [])}
@@ -82,12 +118,13 @@ def build_timeline(project_dir: Path, project, scene_files: list[Path], frame_co
         scene = project.script.scene(Path(scene_file).stem)
         media = otio.schema.ExternalReference(target_url=Path(os.path.relpath(scene_file, media_root)).as_posix(),
                                               available_range=span(0, count))
-        clip = otio.schema.Clip(name=scene.title or scene.id, media_reference=media, source_range=span(0, count))
-        clip.metadata["streamstudio"] = {"scene_id": scene.id, "event": scene.event, "prompt": scene.prompt_for_chunk(0)}
+        clip = otio.schema.Clip(name=text(scene.title) or scene.id, media_reference=media, source_range=span(0, count))
+        clip.metadata["streamstudio"] = {"scene_id": scene.id, "event": text(scene.event),
+                                         "prompt": text(scene.prompt_for_chunk(0))}
         for index, start in enumerate(chunk_starts(project_dir, scene)):
             if start >= count:
                 break
-            reason = flagged.get((scene.id, index))
+            reason = text(flagged.get((scene.id, index)) or "")
             clip.markers.append(otio.schema.Marker(
                 name=f"QA chunk {index}: {reason}" if reason else f"chunk {index}", marked_range=span(start, 0),
                 color=otio.schema.MarkerColor.RED if reason else otio.schema.MarkerColor.GREEN,
@@ -103,15 +140,31 @@ def write_timeline(project_dir: Path, project, scene_files: list[Path], frame_co
     import opentimelineio as otio
 
     path = check_timeline_path(path)
+    rate = timeline_rate(fps, path.suffix)
     timeline = build_timeline(project_dir, project, scene_files, frame_counts, fps, path.resolve().parent, qa_report,
-                              rate=timeline_rate(fps, path.suffix))
+                              rate=rate, suffix=path.suffix)
     adapter = TIMELINE_ADAPTERS[path.suffix.lower()]
     try:
         with atomic_path(path, suffix=path.suffix) as tmp:
             otio.adapters.write_to_file(timeline, str(tmp), adapter_name=adapter)
-    except (otio.exceptions.OTIOError, ValueError) as error:
+            check_read_back(timeline, tmp, adapter, rate)
+    # The adapters are plugins of three projects, each with its own errors (ElementTree's SyntaxError from an
+    # XPath, expat's, the EDL parser's): any of them means this file is not a timeline, and nothing is kept.
+    except Exception as error:  # noqa: BLE001 - one line for the person instead of a plugin's traceback
         raise StudioError(f"could not write the {adapter} timeline {path} ({first_line(error)}); try .otio") from None
     return path
+
+
+def check_read_back(timeline, written: Path, adapter: str, rate: int) -> None:
+    """Read `written` back with its adapter: the same clips, names and durations as `timeline`, or an error."""
+    import opentimelineio as otio
+
+    options = {"rate": rate} if adapter == "cmx_3600" else {}  # an EDL does not say its rate
+    back = otio.adapters.read_from_file(str(written), adapter_name=adapter, **options)
+    expected = [(clip.name, clip.duration().to_frames()) for clip in timeline.find_clips()]
+    found = [(clip.name, clip.duration().rescaled_to(rate).to_frames()) for clip in back.find_clips()]
+    if found != expected:
+        raise StudioError(f"the written file reads back as {len(found)} clips, not the {len(expected)} written")
 
 
 def export_timeline(project_dir: Path, scene_files: list[Path], frame_counts: list[int], preset, path: Path) -> Path:

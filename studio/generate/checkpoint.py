@@ -19,12 +19,14 @@ Loading is strict: every tensor of the model comes from the checkpoint, or nothi
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studio.errors import ModelUnavailableError, StudioError
-from studio.generate.ckpt_reader import read_checkpoint
+from studio.generate.ckpt_reader import printable_name, read_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +145,7 @@ def refusal(report: LoadReport) -> str | None:
     for label, names in (("missing", report.missing), ("unexpected", report.unexpected),
                          ("mis-shaped", report.mismatched)):
         if names:
-            parts.append(f"{len(names)} {label} (first: {', '.join(names[:3])})")
+            parts.append(f"{len(names)} {label} (first: {', '.join(map(printable_name, names[:3]))})")
     if not parts:
         return None
     return (f"the StreamingT2V weights do not fit this model: {'; '.join(parts)}; "
@@ -157,6 +159,7 @@ def convert_checkpoint(source: Path, target: Path, expected: dict | None = None,
     """
     from studio.generate.conversion import log_progress, write_safetensors_streaming
 
+    check_output_file(source, target)
     mapped, report = map_state_dict(read_checkpoint(source))
     if expected is not None:
         compare_with_model(mapped, expected, report)
@@ -173,6 +176,27 @@ def convert_checkpoint(source: Path, target: Path, expected: dict | None = None,
     logger.info("converted %s (%s layout): %d tensors, %d frozen dropped, %d unexpected",
                 source, report.layout, len(mapped), report.dropped_frozen, len(report.unexpected))
     return report
+
+
+def check_output_file(source: Path, target: Path) -> None:
+    """`target` may be a new path or a regular file, never the source itself (or a link to it): the
+    conversion renames a new file onto it, which would replace a device node, a link or the input."""
+    try:
+        found = os.lstat(target)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StudioError(f"output {target} cannot be checked ({error.strerror}); give another -o path") from None
+    if not stat.S_ISREG(found.st_mode):
+        raise StudioError(f"output {target} exists and is not a regular file (a device, folder, link or pipe); "
+                          "give a new .safetensors path with -o")
+    try:
+        same = os.path.samefile(source, target)
+    except OSError:
+        same = False
+    if same:
+        raise StudioError(f"output {target} is the input checkpoint; give another .safetensors path with -o "
+                          "(the input is never replaced)")
 
 
 def load_into(model, state: dict, report: LoadReport | None = None) -> LoadReport:
@@ -196,8 +220,11 @@ def converted_path(preset) -> Path:
     """Where the fp16 conversion lives: beside the Hugging Face cache, named after the repo and file."""
     from huggingface_hub import constants
 
+    from studio.models.repos import revision_of
+
     m = preset.models
-    name = f"{m.streaming_checkpoint.replace('/', '--')}--{Path(m.streaming_checkpoint_file).stem}.fp16.safetensors"
+    revision = revision_of(preset, m.streaming_checkpoint)[:12]  # another revision is another file
+    name = f"{m.streaming_checkpoint.replace('/', '--')}--{revision}--{Path(m.streaming_checkpoint_file).stem}.fp16.safetensors"
     return Path(constants.HF_HUB_CACHE) / "streamstudio" / name
 
 
@@ -211,7 +238,10 @@ def load_released_weights(model, preset) -> LoadReport:
         try:
             from huggingface_hub import hf_hub_download
 
-            source = hf_hub_download(m.streaming_checkpoint, m.streaming_checkpoint_file)
+            from studio.models.repos import revision_of
+
+            source = hf_hub_download(m.streaming_checkpoint, m.streaming_checkpoint_file,
+                                     revision=revision_of(preset, m.streaming_checkpoint))
         except Exception as error:  # noqa: BLE001 - network, auth, missing file: one sentence either way
             raise ModelUnavailableError(
                 f"could not download {m.streaming_checkpoint}/{m.streaming_checkpoint_file} ({type(error).__name__}); "

@@ -28,9 +28,42 @@ def make_chunk_frames_on_gpu(preset: Preset, prompt: str, context: np.ndarray | 
     return StreamingPipeline(preset).make_chunk(prompt, context, anchor, seed, keep_context=keep_context)
 
 
-def _budget(preset: Preset, *args, **kwargs) -> int:
-    """spaces.GPU calls a duration callable with the call's own arguments."""
-    return chunk_gpu_seconds(preset)
+def _budget(preset: Preset, prompt: str = "", context: np.ndarray | None = None, *args, **kwargs) -> int:
+    """spaces.GPU calls a duration callable with the call's own arguments: a chunk without context is a
+    text-started chunk 0 (the first_chunk recipe's steps), any other the streaming steps."""
+    return chunk_gpu_seconds(preset, text_started=context is None)
+
+
+def heal_seam_frames_on_gpu(preset: Preset, left: np.ndarray, right: np.ndarray, prompt: str, seed: int):
+    """The body of a seam-healing GPU call (keep-later): SDEdit with the refiner around the seam."""
+    from studio.generate.seam import heal_seam
+    from studio.models.memory import enter_stage
+
+    healing = heal_seam(preset, left, right, prompt=prompt, seed=seed)
+    enter_stage(preset, "seam")  # inside the call: what healing used stays ready for the next one
+    return healing
+
+
+def _seam_budget(preset: Preset, left: np.ndarray, right: np.ndarray, *args, **kwargs) -> int:
+    from studio.gpu import seam_gpu_seconds
+
+    return seam_gpu_seconds(preset, len(left) + len(right), left.shape[2], left.shape[1])
+
+
+@functools.lru_cache(maxsize=1)
+def zero_gpu_seam_call() -> Callable[..., object]:
+    return gpu_entry(duration=_seam_budget)(heal_seam_frames_on_gpu)
+
+
+def heal_seam_in_gpu_call(preset: Preset, left: np.ndarray, right: np.ndarray, *, prompt: str, seed: int, stop):
+    """Seam healing: its own GPU call on ZeroGPU (stop is checked before it), else in this process."""
+    if not on_zero_gpu():
+        from studio.generate.seam import heal_seam
+
+        return heal_seam(preset, left, right, prompt=prompt, seed=seed, stop=stop)
+    if stop is not None and stop.is_set():
+        raise StoppedError("seam healing stopped; both chunks are unchanged")
+    return zero_gpu_seam_call()(preset, left, right, prompt, seed)
 
 
 @functools.lru_cache(maxsize=1)

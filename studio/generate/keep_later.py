@@ -17,7 +17,7 @@ import numpy as np
 from studio.config import Preset
 from studio.generate.chunk_store import (as_take, free_takes, keep_within, next_take_number, take_has_files, utc_now,
                                          write_take)
-from studio.generate.seam import SeamHealing, heal_seam
+from studio.generate.seam import SeamHealing
 from studio.media.video import chunk_shape, load_frames
 from studio.project.model import Scene
 from studio.project.paths import ProjectPaths
@@ -44,7 +44,9 @@ class SeamHealer:
         right = load_frames(self.paths.chunk_frames(self.scene.id, following),
                             chunk_shape(self.preset.streaming, following.index))
         prompt = following.prompt or self.scene.prompt_for_chunk(following.index)
-        self.healing = heal_seam(self.preset, frames, right, prompt=prompt, seed=seed, stop=stop)
+        from studio.generate.gpu_chunk import heal_seam_in_gpu_call  # its own GPU call on ZeroGPU
+
+        self.healing = heal_seam_in_gpu_call(self.preset, frames, right, prompt=prompt, seed=seed, stop=stop)
         return self.healing.left
 
     def write_next(self) -> list[Path]:

@@ -71,15 +71,21 @@ class StreamingModel(nn.Module):
         hidden = unet.mid_block(hidden, emb, encoder_hidden_states=context, num_frames=num_frames)
         if cam_mid is not None:
             hidden = self.cam.injector_mid(hidden, cam_mid, num_frames)
-        # 5. up
-        for block in unet.up_blocks:
+        # 5. up; as diffusers does, a latent that is not a multiple of the up factor (pixels not a multiple
+        # of 64) gets each upsampler's output size from its skip, so odd sizes round back exactly.
+        up_factor = 2 ** (len(unet.up_blocks) - 1)
+        forward_size = height % up_factor != 0 or width % up_factor != 0
+        for index, block in enumerate(unet.up_blocks):
             res = tuple(skips[-len(block.resnets):])
             skips = skips[: -len(block.resnets)]
+            last = index == len(unet.up_blocks) - 1
+            upsample_size = skips[-1].shape[2:] if forward_size and not last else None
             if getattr(block, "has_cross_attention", False):
                 hidden = block(hidden_states=hidden, temb=emb, res_hidden_states_tuple=res,
-                               encoder_hidden_states=context, num_frames=num_frames)
+                               encoder_hidden_states=context, upsample_size=upsample_size, num_frames=num_frames)
             else:
-                hidden = block(hidden_states=hidden, temb=emb, res_hidden_states_tuple=res, num_frames=num_frames)
+                hidden = block(hidden_states=hidden, temb=emb, res_hidden_states_tuple=res,
+                               upsample_size=upsample_size, num_frames=num_frames)
         # 6. post-process
         if unet.conv_norm_out is not None:
             hidden = unet.conv_act(unet.conv_norm_out(hidden))

@@ -127,8 +127,7 @@ class StreamingPipeline:
         from studio.generate.apm import anchor_tokens
         from studio.models.cache import onto_device
 
-        onto_device(self.preset, self.image_encoder)
-        onto_device(self.preset, self.model.resampler)
+        onto_device(self.preset, self.image_encoder, self.model.resampler)  # one call: both run, one after the other
         image = self.frames_to_tensor(anchor[None])[0]  # (1, 3, H, W)
         both = torch.cat([torch.zeros_like(image), image])  # mid-grey for the unconditional branch (SPEC)
         return anchor_tokens(both, self.image_encoder, self.image_processor, self.model.resampler).to(self.dtype)
@@ -166,14 +165,20 @@ class StreamingPipeline:
         if steps < 1:
             raise StudioError(f"steps {steps} must be at least 1")
         self.check_inputs(context_frames, anchor)
+        from studio.models.memory import enter_stage
+
+        enter_stage(self.preset, "first_chunk" if recipe.base_unet else "generate")
         if recipe.base_unet and anchor is not None:
             raise StudioError("an anchor without context frames: a text-started chunk 0 is made by the public ModelScope "
                               "UNet, which takes no anchor; pass the anchor repeated as context frames too (an "
                               "image-started chunk 0), or set first_chunk.unet: streaming")
         use_cam = context_frames is not None and s.use_cam
         use_apm = anchor is not None and s.use_apm
+        from studio.models.hub import running
 
-        with torch.inference_mode():
+        model_name, repo = (("first_chunk_unet", self.preset.models.base_video) if recipe.base_unet
+                            else ("streaming_model", self.preset.models.streaming_checkpoint))
+        with torch.inference_mode(), running(self.preset, model_name, repo):  # out of GPU memory: one line
             # 1. Conditioning, batched [unconditional, conditional] for guidance.
             with timed("text"):
                 text = self.encode_text([negative_prompt, prompt])  # (2, T, D)

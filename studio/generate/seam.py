@@ -12,7 +12,7 @@ The healed window:
 
 - with diffusion models: one SDEdit pass over the window at the draft size (no upscale), at
   refine.seam_strength (lower than a refinement's strength: healing should change less), through the
-  refiner's own encode / denoise / decode path (studio.refine.sdedit), with shared noise and randomized
+  refiner's own encode / denoise / decode path (studio.models.sdedit), with shared noise and randomized
   blending wherever the window is longer than the refiner's window. The frames are denoised together,
   so the seam frames continue each other.
 - with the animatic backend (no models): a deterministic pixel cross-fade, with no optical flow. The
@@ -72,8 +72,10 @@ def heal_seam(preset: Preset, left: np.ndarray, right: np.ndarray, *, prompt: st
     if preset.models.backend == "animatic":
         method, healed = "crossfade", crossfade_target(window, left_count)  # (n, H, W, 3) float64
     else:
-        from studio.refine.sdedit import sdedit_frames
+        from studio.models.memory import enter_stage
+        from studio.models.sdedit import sdedit_frames
 
+        enter_stage(preset, "seam")
         method = "sdedit"
         try:
             healed = sdedit_frames(preset, window, prompt, strength=preset.refine.seam_strength, seed=int(seed),

@@ -6,15 +6,18 @@ so a crash never leaves a half-written video or chunk that looks finished.
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from studio.errors import StudioError, first_line
 from studio.project.paths import atomic_path
+
+logger = logging.getLogger(__name__)
 
 MAX_EVAL_FRAMES = 10_000
 # Bounds on any chunk file, whatever the preset: a chunk holds 16-32 frames at most a few hundred pixels a side.
@@ -57,35 +60,88 @@ def write_mp4_frames(frames: Iterable[np.ndarray], path: Path, width: int, heigh
             macro_block_size=1, ffmpeg_log_level="error", output_params=["-movflags", "+faststart"],
         )
         writer.send(None)
-        for frame in frames:
-            writer.send(np.ascontiguousarray(frame[:even_height, :even_width]))
-            count += 1
-        writer.close()
+        try:
+            for frame in frames:
+                writer.send(np.ascontiguousarray(frame[:even_height, :even_width]))
+                count += 1
+        except OSError as error:  # ffmpeg died: imageio's message is its command and log, a dozen lines
+            logger.info("ffmpeg failed writing %s: %s", path, error)
+            raise StudioError(_write_failure(Path(path), f"ffmpeg stopped after {count} frames")) from None
+        finally:
+            writer.close()
+        # imageio does not check how ffmpeg ended: a write that failed (a full disk) leaves a cut file.
+        written = _frames_in(tmp)
+        if written != count:
+            raise StudioError(_write_failure(Path(path), f"the file holds {written} of its {count} frames"))
     return count
+
+
+def _frames_in(path: Path) -> int:
+    """Frames in the video at `path`, from its packets (no decoding); 0 when unreadable."""
+    import imageio_ffmpeg
+
+    try:
+        return int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
+    except (RuntimeError, OSError, ValueError):
+        return 0
+
+
+def _write_failure(path: Path, what: str) -> str:
+    """One line for a video that could not be written: a full disk says where to free space."""
+    import errno
+    import shutil
+
+    from studio.errors import no_space_message
+
+    free = shutil.disk_usage(path.parent).free
+    if free < 64 * 2**20:  # ffmpeg does not say why in a way we can read; a disk this full is the likely cause
+        return no_space_message(OSError(errno.ENOSPC, "no space", str(path)))
+    return f"could not write the video {path.name} ({what}); nothing was replaced (details with -v)"
 
 
 def read_video(path: Path, max_frames: int = MAX_EVAL_FRAMES) -> tuple[np.ndarray, float]:
     """Read a video file into (frames (T, H, W, 3) uint8, fps); a clear error if it is not a video."""
-    import imageio_ffmpeg
+    reader = VideoBatches(path, batch_frames=max_frames + 1, max_frames=max_frames)
+    return np.concatenate(list(reader)), reader.fps
 
-    path = Path(path)
-    if not path.is_file():
-        raise StudioError(f"video {path} does not exist")
-    try:
-        reader = imageio_ffmpeg.read_frames(str(path))
-        meta = reader.__next__()
-        width, height = meta["size"]
-        frames = []
-        for raw in reader:
-            frames.append(np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3))
-            if len(frames) > max_frames:
+
+class VideoBatches:
+    """A video file's frames, decoded in batches of at most `batch_frames` (B, H, W, 3) uint8, so a long
+    video is measured without being held whole; `fps`, `size` and `frames` (so far) as it goes.
+    More than `max_frames` frames, a file that is not a video, or no frame at all: one-line errors."""
+
+    def __init__(self, path: Path, batch_frames: int = 32, max_frames: int = MAX_EVAL_FRAMES):
+        self.path, self.batch_frames, self.max_frames = Path(path), int(batch_frames), int(max_frames)
+        self.fps, self.size, self.frames = 0.0, (0, 0), 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import imageio_ffmpeg
+
+        if not self.path.is_file():
+            raise StudioError(f"video {self.path} does not exist")
+        try:
+            reader = imageio_ffmpeg.read_frames(str(self.path))
+            try:
+                meta = reader.__next__()
+                width, height = self.size = tuple(meta["size"])
+                self.fps = float(meta.get("fps") or 0.0)
+                batch = []
+                for raw in reader:
+                    batch.append(np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3))
+                    self.frames += 1
+                    if self.frames > self.max_frames:
+                        raise StudioError(f"{self.path} has more than {self.max_frames} frames; trim it first")
+                    if len(batch) == self.batch_frames:
+                        yield np.stack(batch)
+                        batch = []
+                if batch:
+                    yield np.stack(batch)
+            finally:
                 reader.close()
-                raise StudioError(f"{path} has more than {max_frames} frames; trim it first")
-    except (RuntimeError, OSError, StopIteration, KeyError) as error:
-        raise StudioError(f"{path} is not a readable video ({first_line(error, 120)})") from None
-    if not frames:
-        raise StudioError(f"{path} has no frames")
-    return np.stack(frames), float(meta.get("fps") or 0.0)
+        except (RuntimeError, OSError, StopIteration, KeyError) as error:
+            raise StudioError(f"{self.path} is not a readable video ({first_line(error, 120)})") from None
+        if not self.frames:
+            raise StudioError(f"{self.path} has no frames")
 
 
 def save_frames(frames: np.ndarray, path: Path) -> Path:
@@ -104,8 +160,8 @@ def chunk_shape(streaming, index: int) -> tuple[int, int, int]:
     return count, streaming.height, streaming.width
 
 
-def _stored_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
-    """The shape and dtype of the `frames` array in an npz, from its header alone (nothing is decompressed)."""
+def _stored_shape(path) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype of the `frames` array in an npz (a path or an open file), from its header alone."""
     with zipfile.ZipFile(path) as archive, archive.open("frames.npy") as handle:
         version = np.lib.format.read_magic(handle)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
@@ -113,9 +169,9 @@ def _stored_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
-def _check_stored_shape(path: Path, expected: tuple[int, int, int] | None) -> None:
+def _check_stored_shape(path: Path, expected: tuple[int, int, int] | None, handle=None) -> None:
     """Refuse a chunk file whose header promises the wrong thing, before its frames are read into memory."""
-    shape, dtype = _stored_shape(path)
+    shape, dtype = _stored_shape(path if handle is None else handle)
     if dtype != np.uint8 or len(shape) != 4 or shape[-1] != 3:
         raise StudioError(f"chunk file {path} holds {dtype} frames of shape {shape}, not uint8 (T, H, W, 3); regenerate that chunk")
     frames, height, width = shape[:3]
@@ -134,11 +190,15 @@ def load_frames(path: Path, expected: tuple[int, int, int] | None = None) -> np.
     `expected` is the (frames, height, width) the preset makes (chunk_shape); without it only the
     bounds every chunk obeys are checked.
     """
+    from studio.media.files import open_regular
+
     path = Path(path)
     try:
-        _check_stored_shape(path, expected)
-        with np.load(path, allow_pickle=False) as data:
-            frames = data["frames"]
+        with open_regular(path, "chunk file") as handle:  # a FIFO in its place would block for ever
+            _check_stored_shape(path, expected, handle)
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as data:
+                frames = data["frames"]
     except FileNotFoundError:
         raise StudioError(f"chunk file {path} is missing; regenerate that chunk") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
@@ -191,7 +251,7 @@ def concat_mp4(segments: list[Path], path: Path) -> Path:
             result = subprocess.run(command, capture_output=True, text=True)
             if result.returncode != 0:
                 raise StudioError(f"could not join {len(segments)} video segments into {path.name} "
-                                  f"({result.stderr.strip()[:160]})")
+                                  f"({(result.stderr.strip().splitlines() or ['ffmpeg failed'])[-1][:160]})")
     finally:
         listing.unlink(missing_ok=True)
     return path

@@ -88,22 +88,45 @@ def motion_stats(frames: np.ndarray, *, chunk_frames: int = CHUNK_FRAMES, resize
     `frames` is (T, H, W, 3) uint8 with T >= 2. Chunk c covers frames [c*8, c*8+8) and the pairs that
     start in it, so the jump into the next chunk (where streaming seams live) belongs to chunk c.
     """
-    from studio.metrics.flow import optical_flow, warp
+    pairs = PairStats()
+    pairs.add(resize_for_analysis(frames) if resize else frames)
+    return pairs.finish(chunk_frames)
 
-    frames = resize_for_analysis(frames) if resize else frames
-    warp_errors, flow_scores, flow_means = [], [], []
-    for index in range(len(frames) - 1):
-        first, second = frames[index], frames[index + 1]
-        flow = optical_flow(first, second)  # (H, W, 2): where each pixel of `first` went in `second`
-        aligned = warp(second, flow)  # (H, W, 3): `second` pulled back onto `first`
-        difference = first.astype(np.float32) - aligned.astype(np.float32)
-        warp_errors.append(float(np.mean(difference**2)))
-        squared = np.sum(flow.astype(np.float64) ** 2, axis=-1)  # (H, W)
-        flow_scores.append(float(squared.mean()))
-        flow_means.append(float(np.sqrt(squared).mean()))
-    stats = MotionStats(np.asarray(warp_errors), np.asarray(flow_scores), np.asarray(flow_means))
-    stats.per_chunk = per_chunk_summary(stats, len(frames), chunk_frames)
-    return stats
+
+class PairStats:
+    """`motion_stats` over a video given batch by batch (a long video is never held whole): each batch's
+    pairs, and the pair joining it to the previous batch's last frame. Holds one frame between batches."""
+
+    def __init__(self):
+        self.warp_errors: list[float] = []
+        self.flow_scores: list[float] = []
+        self.flow_means: list[float] = []
+        self.frames = 0
+        self.last: np.ndarray | None = None  # (H, W, 3) the previous batch's last frame
+
+    def add(self, frames: np.ndarray) -> None:
+        """Frames (B, H, W, 3) uint8, already at the analysis size, following those added before."""
+        from studio.metrics.flow import optical_flow, warp
+
+        previous = self.last
+        for frame in frames:
+            if previous is not None:
+                flow = optical_flow(previous, frame)  # (H, W, 2): where each pixel of `previous` went in `frame`
+                aligned = warp(frame, flow)  # (H, W, 3): `frame` pulled back onto `previous`
+                difference = previous.astype(np.float32) - aligned.astype(np.float32)
+                self.warp_errors.append(float(np.mean(difference**2)))
+                squared = np.sum(flow.astype(np.float64) ** 2, axis=-1)  # (H, W)
+                self.flow_scores.append(float(squared.mean()))
+                self.flow_means.append(float(np.sqrt(squared).mean()))
+            previous = frame
+            self.frames += 1
+        if len(frames):
+            self.last = np.array(frames[-1])  # a copy: the batch itself is not kept alive
+
+    def finish(self, chunk_frames: int = CHUNK_FRAMES) -> MotionStats:
+        stats = MotionStats(np.asarray(self.warp_errors), np.asarray(self.flow_scores), np.asarray(self.flow_means))
+        stats.per_chunk = per_chunk_summary(stats, self.frames, chunk_frames)
+        return stats
 
 
 def per_chunk_summary(stats: MotionStats, num_frames: int, chunk_frames: int = CHUNK_FRAMES) -> list[dict]:

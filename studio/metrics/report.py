@@ -24,10 +24,10 @@ from studio.errors import StudioError, first_line
 
 logger = logging.getLogger(__name__)
 
-MAX_EVAL_WIDTH = 2560  # 4K (3840x2160) is refused: the flow and the frames in memory would not fit
+MAX_EVAL_WIDTH = 2560  # 4K (3840x2160) is refused: a batch of its frames and their flow would not fit
 MAX_EVAL_HEIGHT = 1600
 MAX_EVAL_PIXELS = 2560 * 1440
-MAX_EVAL_BYTES = 4 * 1024**3  # decoded frames held at once: ~690 frames of 1080p, ~2700 of 720x720
+EVAL_BATCH_FRAMES = 32  # frames decoded and measured at a time: a long video is never held whole
 
 
 def probe_video(path: Path) -> tuple[int, int, float]:
@@ -53,54 +53,88 @@ def probe_video(path: Path) -> tuple[int, int, float]:
 def check_video_size(path: Path, width: int, height: int) -> None:
     if width * height > MAX_EVAL_PIXELS or max(width, height) > MAX_EVAL_WIDTH:
         raise StudioError(
-            f"{path} is {width}x{height}, too large to evaluate; resize it first to at most 1920x1080 "
-            f"(e.g. ffmpeg -i {Path(path).name} -vf scale=1280:-2 small.mp4)"
+            f"{path} is {width}x{height}, too large to evaluate; resize it first to at most 2560x1440 "
+            f"({MAX_EVAL_PIXELS} pixels, {MAX_EVAL_WIDTH} a side; e.g. ffmpeg -i {Path(path).name} -vf scale=1280:-2 small.mp4)"
         )
     if width < 16 or height < 16:
         raise StudioError(f"{path} is {width}x{height}; videos smaller than 16x16 cannot be evaluated")
 
 
 def evaluate_video(path: Path, *, prompt: str | None = None, preset=None, plots_dir: Path | None = None) -> dict[str, Any]:
-    """All metrics of the video at `path`. Bad input (missing, not a video, < 2 frames, 4K) -> StudioError."""
-    from studio.media.video import MAX_EVAL_FRAMES, read_video
-    from studio.metrics.mawe import motion_stats, resize_for_analysis
+    """All metrics of the video at `path`. Bad input (missing, not a video, < 2 frames, 4K) -> StudioError.
+
+    The frames are streamed: decoded EVAL_BATCH_FRAMES at a time, each batch measured and dropped; what
+    is kept is per pair of frames (three numbers), one row per frame for the X-T slice (with plots) and
+    at most MAX_CLIP_FRAMES evenly spaced frames for the CLIP score (with a prompt).
+    """
+    from studio.media.video import MAX_EVAL_FRAMES, VideoBatches
+    from studio.metrics.mawe import PairStats, resize_for_analysis
     from studio.metrics.scuts import count_scene_cuts
 
     path = Path(path)
-    # 1. Check the header first: a 4K file is refused before it is decoded into memory.
+    # 1. Check the header first: a 4K file is refused before it is decoded.
     width, height, header_fps = probe_video(path)
     check_video_size(path, width, height)
-    max_frames = min(MAX_EVAL_FRAMES, MAX_EVAL_BYTES // (width * height * 3))
-    frames, fps = read_video(path, max_frames=max_frames)  # (T, H, W, 3) uint8
-    fps = fps or header_fps
-    if len(frames) < 2:
-        raise StudioError(f"{path} has {len(frames)} frame; the metrics compare consecutive frames, so it needs at least 2")
-    # 2. Motion and consistency (MAWE) on frames at the analysis size.
-    small = resize_for_analysis(frames)  # (T, 256, 256, 3)
-    stats = motion_stats(small, resize=False)
+    video = VideoBatches(path, batch_frames=EVAL_BATCH_FRAMES, max_frames=MAX_EVAL_FRAMES)
+    pairs, samples, rows = PairStats(), EvenSample(), []
+    for batch in video:  # (B, H, W, 3) uint8
+        # 2. Motion and consistency (MAWE) on frames at the analysis size.
+        pairs.add(resize_for_analysis(batch))  # (B, 256, 256, 3)
+        if plots_dir is not None:
+            rows.append(np.array(batch[:, batch.shape[1] // 2]))  # (B, W, 3): the X-T slice's middle row
+        if prompt is not None and prompt.strip():
+            samples.add(batch, first_index=video.frames - len(batch))
+    fps = video.fps or header_fps
+    if video.frames < 2:
+        raise StudioError(f"{path} has {video.frames} frame; the metrics compare consecutive frames, so it needs at least 2")
+    stats = pairs.finish()
     # 3. Scene cuts, from the file.
     scuts, min_scene_len = count_scene_cuts(path, fps)
-    report = _report(path, frames, fps, stats, scuts, min_scene_len, small_frames=len(small))
+    report = _report(path, video.frames, video.size, fps, stats, scuts, min_scene_len)
     # 4. Text alignment, only with a prompt (it loads a CLIP model).
     if prompt is not None and prompt.strip():
-        report.update(_clip_report(frames, prompt, preset))
+        report.update(_clip_report(samples.frames(), prompt, preset))
     # 5. Plots for people: motion and consistency over time, and the X-T slice (seams show as breaks).
     if plots_dir is not None:
-        report["plots"] = save_plots(frames, report, Path(plots_dir), stem=path.stem)
+        report["plots"] = save_plots(np.concatenate(rows)[:, None], report, Path(plots_dir), stem=path.stem)
     return report
 
 
-def _report(path: Path, frames: np.ndarray, fps: float, stats, scuts: int, min_scene_len: int, small_frames: int) -> dict[str, Any]:
+class EvenSample:
+    """At most `limit` frames of a stream, evenly spaced, the first included: every `stride`-th frame,
+    the stride doubling (and every other kept frame dropped) whenever more than `limit` are kept.
+    A video of at most `limit` frames keeps them all."""
+
+    def __init__(self, limit: int | None = None):
+        from studio.metrics.clip_score import MAX_CLIP_FRAMES
+
+        self.limit, self.stride, self.kept = limit or MAX_CLIP_FRAMES, 1, {}
+
+    def add(self, batch: np.ndarray, first_index: int) -> None:
+        for offset, frame in enumerate(batch):
+            index = first_index + offset
+            if index % self.stride == 0:
+                self.kept[index] = np.array(frame)
+                if len(self.kept) > self.limit:
+                    self.stride *= 2
+                    self.kept = {i: f for i, f in self.kept.items() if i % self.stride == 0}
+
+    def frames(self) -> np.ndarray:
+        return np.stack([self.kept[i] for i in sorted(self.kept)])  # (N, H, W, 3)
+
+
+def _report(path: Path, num_frames: int, size: tuple[int, int], fps: float, stats, scuts: int,
+            min_scene_len: int) -> dict[str, Any]:
     from studio.metrics.mawe import MAWE_NOTE
     from studio.metrics.scuts import scuts_note
 
     return {
         "video": str(path),
-        "frames": int(len(frames)),
+        "frames": int(num_frames),
         "fps": float(fps),
-        "width": int(frames.shape[2]),
-        "height": int(frames.shape[1]),
-        "seconds": float(len(frames) / fps) if fps else None,
+        "width": int(size[0]),
+        "height": int(size[1]),
+        "seconds": float(num_frames / fps) if fps else None,
         "scuts": int(scuts),
         "min_scene_len": min_scene_len,
         "scuts_note": scuts_note(min_scene_len),
@@ -111,7 +145,7 @@ def _report(path: Path, frames: np.ndarray, fps: float, stats, scuts: int, min_s
         "motion": float(stats.flow_means.mean()),
         # seams.seam_score's definition (std over time of the mean flow magnitude), from the flow
         # already computed above rather than a second pass; a test keeps the two equal.
-        "seam_score": float(np.std(stats.flow_means)) if small_frames >= 3 else 0.0,
+        "seam_score": float(np.std(stats.flow_means)) if num_frames >= 3 else 0.0,
         "clip_score": None,
         "clip_frames": 0,
         "per_chunk": stats.per_chunk,

@@ -16,7 +16,7 @@ import threading
 from typing import Any, Callable
 
 from studio.config import Preset
-from studio.errors import ModelUnavailableError, StudioError, first_line
+from studio.errors import ModelUnavailableError, StudioError
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ def preset_key(preset: Preset) -> str:
     """Presets with the same backend and model ids share models."""
     m = preset.models
     return "|".join((m.backend, m.architecture, m.dtype, str(m.cpu_offload), m.device, m.base_video, m.image_encoder,
-                     m.refiner, m.text_to_image, m.ip_adapter, m.ip_adapter_weight, m.planner_llm, m.clip_metric))
+                     m.image_encoder_subfolder, m.refiner, m.text_to_image, m.ip_adapter, m.ip_adapter_weight,
+                     m.planner_llm, m.clip_metric, repr(sorted((r, e.get("revision"), e.get("variant"))
+                                                              for r, e in m.repos.items()))))
 
 
 def cached(preset: Preset, name: str, builder: Callable[[], Any]) -> Any:
@@ -52,23 +54,33 @@ def clear_cache() -> None:
         _on_gpu.clear()
 
 
-_on_gpu: dict[str, Any] = {}  # with models.cpu_offload: the one model per preset now on the GPU
+_on_gpu: dict[str, list] = {}  # with models.cpu_offload: the models per preset now on the GPU
 
 
-def onto_device(preset: Preset, module: Any) -> Any:
-    """Make `module` ready to run. With `models.cpu_offload` on a GPU, models wait on the CPU and only the
-    one in use sits on the GPU: this moves `module` there and the previous one back (model-level
-    offload, as diffusers' enable_model_cpu_offload does). Otherwise it changes nothing."""
+def onto_device(preset: Preset, module: Any, *together: Any) -> Any:
+    """Make `module` (and the modules used `together` with it) ready to run. With `models.cpu_offload` on a
+    GPU, models wait on the CPU and only those in use sit on the GPU: this moves them there and the previous
+    ones back (model-level offload, as diffusers' enable_model_cpu_offload does). Otherwise it changes nothing.
+    Modules that run one after the other on the same input (the APM's image encoder, then its resampler)
+    must come in one call: a second call would send the first back to the CPU before it runs."""
     device = device_for(preset)
     if not preset.models.cpu_offload or device.type != "cuda":
         return module
     key = preset_key(preset)
+    wanted = [module, *together]
     with _lock:
-        previous = _on_gpu.get(key)
-        if previous is not None and previous is not module:
-            previous.to("cpu")
-        _on_gpu[key] = module.to(device)
+        for previous in _on_gpu.get(key, ()):
+            if not any(previous is m for m in wanted):
+                move(previous, "cpu")
+        for m in wanted:
+            move(m, device)
+        _on_gpu[key] = wanted
     return module
+
+
+def move(module: Any, device: Any) -> Any:
+    """The one place models change device (the tests record it)."""
+    return module.to(device)
 
 
 def device_for(preset: Preset) -> "torch.device":  # noqa: F821
@@ -104,7 +116,20 @@ def get_component(preset: Preset, name: str) -> Any:
         builder = _random_builder(preset, name)
     else:
         builder = _hub_builder(preset, name)
+    if name == "refiner_unet":
+        builder = _with_feed_forward_chunking(builder, preset.refine.feed_forward_tokens)
     return cached(preset, name, builder)
+
+
+def _with_feed_forward_chunking(builder: Callable[[], Any], tokens: int) -> Callable[[], Any]:
+    """The refiner runs 48 frames of 90x90 latents per call at 720x720: its feed-forward layers in slices."""
+    def build() -> Any:
+        from studio.models.memory import chunk_feed_forward
+
+        module = builder()
+        chunk_feed_forward(module, tokens)
+        return module
+    return build
 
 
 def _place(module: Any, preset: Preset) -> Any:
@@ -112,8 +137,12 @@ def _place(module: Any, preset: Preset) -> Any:
 
     if not hasattr(module, "to"):
         return module
-    if not (preset.models.cpu_offload and device_for(preset).type == "cuda"):
-        module = module.to(device_for(preset))  # with offload, models wait on the CPU (see onto_device)
+    from studio.gpu import on_zero_gpu
+
+    # With offload, models wait on the CPU (see onto_device); on ZeroGPU too, until a GPU call's stage moves them
+    # (studio.models.memory.enter_stage): a model moved at start-up would be moved by every call anyway.
+    if not (preset.models.cpu_offload and device_for(preset).type == "cuda") and not on_zero_gpu():
+        module = module.to(device_for(preset))
     dtype = dtype_for(preset)
     # Tiny and fp32 models are built in fp32 already; casting them again only logs a warning.
     return module if dtype == torch.float32 else module.to(dtype=dtype)
@@ -167,13 +196,16 @@ def _random_builder(preset: Preset, name: str) -> Callable[[], Any]:
 
 
 def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
-    """How to load component `name` from the Hub; any failure becomes one ModelUnavailableError line."""
-    model_id, loader = _hub_loaders(preset)[name]
+    """How to load component `name` from the Hub; any failure becomes one ModelUnavailableError line that
+    names the component, its repository and revision, and what to do (studio.models.hub.explain)."""
+    from studio.models.hub import LOAD_ERRORS, explain, hub_loaders
+
+    model_id, subfolder, loader = hub_loaders(preset)[name]
 
     def build() -> Any:
         try:
             return loader()
-        except (OSError, ValueError, ImportError) as error:
+        except LOAD_ERRORS as error:
             from studio.offline import NETWORK_FREE_BACKENDS, is_offline
 
             # An offline preset's hub model (the CLIP of the CLIP score): say so, without advice pointing back here.
@@ -182,85 +214,5 @@ def _hub_builder(preset: Preset, name: str) -> Callable[[], Any]:
                     f"{model_id!r} is not in the Hugging Face cache and the Hub is switched off (offline); "
                     "download it once with network to use it"
                 ) from None
-            raise ModelUnavailableError(
-                f"could not load {model_id!r} for preset {preset.name!r} ({first_line(error, 200)}); "
-                "check the network or the Hugging Face cache, or use --preset animatic (offline) or --preset tiny"
-            ) from None
+            raise explain(error, preset, name, model_id, subfolder) from None
     return build
-
-
-def _hub_loaders(preset: Preset) -> dict[str, tuple[str, Callable[[], Any]]]:
-    """Each component's model id and its loader (nothing is loaded until a loader is called)."""
-    m = preset.models
-
-    def diffusers_part(cls_name: str, model_id: str, subfolder: str) -> tuple[str, Callable[[], Any]]:
-        return model_id, lambda: _load_diffusers_part(preset, cls_name, model_id, subfolder)
-
-    def transformers_part(cls_name: str, model_id: str, subfolder: str = "", place: bool = True) -> tuple[str, Callable[[], Any]]:
-        return model_id, lambda: _load_transformers_part(preset, cls_name, model_id, subfolder, place)
-
-    return {
-        "tokenizer": transformers_part("CLIPTokenizer", m.base_video, "tokenizer", place=False),
-        "text_encoder": transformers_part("CLIPTextModel", m.base_video, "text_encoder"),
-        "video_unet": diffusers_part("UNet3DConditionModel", m.base_video, "unet"),
-        # The same public UNet again, kept untouched: video_unet is overwritten by the released weights.
-        "first_chunk_unet": diffusers_part("UNet3DConditionModel", m.base_video, "unet"),
-        "refiner_unet": diffusers_part("UNet3DConditionModel", m.refiner, "unet"),
-        "vae": diffusers_part("AutoencoderKL", m.base_video, "vae"),
-        "scheduler": (m.base_video, lambda: _load_scheduler(m.base_video)),
-        "image_encoder": transformers_part("CLIPVisionModelWithProjection", m.image_encoder),
-        "image_processor": transformers_part("CLIPImageProcessorPil", m.image_encoder, place=False),  # no torchvision
-        "text_to_image": (m.text_to_image, lambda: _load_text_to_image(preset)),
-        "llm": (m.planner_llm, lambda: _load_llm(preset)),
-        "clip": (m.clip_metric, lambda: _load_clip(m.clip_metric)),
-    }
-
-
-def _load_diffusers_part(preset: Preset, cls_name: str, model_id: str, subfolder: str) -> Any:
-    import diffusers
-
-    part = getattr(diffusers, cls_name).from_pretrained(model_id, subfolder=subfolder, torch_dtype=dtype_for(preset))
-    return _place(part, preset)
-
-
-def _load_transformers_part(preset: Preset, cls_name: str, model_id: str, subfolder: str, place: bool) -> Any:
-    import transformers
-
-    kwargs: dict[str, Any] = {"subfolder": subfolder} if subfolder else {}
-    if place:
-        kwargs["dtype"] = dtype_for(preset)
-    part = getattr(transformers, cls_name).from_pretrained(model_id, **kwargs)
-    return _place(part, preset) if place else part
-
-
-def _load_scheduler(model_id: str) -> Any:
-    import diffusers
-
-    return diffusers.DDIMScheduler.from_pretrained(model_id, subfolder="scheduler")
-
-
-def _load_text_to_image(preset: Preset) -> Any:
-    import diffusers
-
-    pipe = diffusers.AutoPipelineForText2Image.from_pretrained(preset.models.text_to_image, torch_dtype=dtype_for(preset),
-                                                                safety_checker=None)
-    if preset.models.cpu_offload and device_for(preset).type == "cuda":
-        pipe.enable_model_cpu_offload()
-        return pipe
-    return pipe.to(device_for(preset))
-
-
-def _load_llm(preset: Preset) -> tuple[Any, Any]:
-    import transformers
-
-    tokenizer = transformers.AutoTokenizer.from_pretrained(preset.models.planner_llm)
-    model = transformers.AutoModelForCausalLM.from_pretrained(preset.models.planner_llm, dtype=dtype_for(preset))
-    return _place(model, preset).eval(), tokenizer
-
-
-def _load_clip(model_id: str) -> tuple[Any, Any]:
-    import transformers
-
-    return transformers.CLIPModel.from_pretrained(model_id).eval(), transformers.CLIPProcessor.from_pretrained(model_id)
-
-

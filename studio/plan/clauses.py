@@ -13,11 +13,11 @@ import re
 
 from studio.plan import kinds
 from studio.plan import lexicon as lx
+from studio.plan.camera import map_camera
 from studio.plan.kinds import CELESTIAL, CLOTHING, FEATURES, PLACE_WORDS, TIME_WORDS
 from studio.plan.phrases import CAMERA_WORDS, _word, noun_phrase, tokenize
 from studio.plan.pronouns import (FLOATING, Memory, Mention, Parsed, quantifier_subject, resolve_pronoun,
                                   resolve_quantifier)
-from studio.plan.repair import map_camera
 
 # Camera words that name a move by themselves.
 CAMERA_EXTRA = {"drone": "tracking", "flythrough": "dolly in", "fly-through": "dolly in", "flyover": "tracking",

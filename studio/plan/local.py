@@ -95,7 +95,11 @@ def load_planner_model(preset: Preset) -> tuple[Any, Any]:
     from studio.models.cache import get_component
 
     try:
-        return get_component(preset, "llm")
+        from studio.models.memory import enter_stage
+
+        found = get_component(preset, "llm")
+        enter_stage(preset, "plan")
+        return found
     except Exception as error:  # OSError offline, a missing download, out of memory: all mean 'no model here'
         raise PlannerModelUnavailable(
             f"the planner model {preset.models.planner_llm} could not be loaded ({first_line(error)[:160]})") from error

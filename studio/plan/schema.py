@@ -12,14 +12,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from studio.project.model import CAMERA_MOVES, MAX_CHUNKS_PER_SCENE, MAX_ENTITIES, MAX_SCENES
+from studio.project.model import CAMERA_MOVES, MAX_CHUNKS_PER_SCENE, MAX_ENTITIES, MAX_SCENES, MAX_SEED
 
 MAX_NAME_CHARS = 60
 MAX_DESCRIPTION_CHARS = 240
 MAX_EVENT_CHARS = 300
 MAX_TITLE_CHARS = 80
 MAX_BACKGROUND_CHARS = 160
-MAX_SEED = 2**31 - 1
 
 # Entity ids are slugs: they become file names (entities/<id>.png).
 ENTITY_ID_PATTERN = "^[a-z0-9][a-z0-9-]{0,39}$"

@@ -80,14 +80,17 @@ def _cell_chunks(value: Any, where: str, default: int) -> int:
     if isinstance(value, bool):
         number = None
     elif isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float is out of range all the same
+            number = None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             number = None
     if number is None or not math.isfinite(number) or not number.is_integer() or not 1 <= number <= MAX_CHUNKS_PER_SCENE:
-        raise ValidationError(f"{where}: {value!r} is not a whole number between 1 and {MAX_CHUNKS_PER_SCENE}")
+        raise ValidationError(f"{where}: {str(value)[:40]!r} is not a whole number between 1 and {MAX_CHUNKS_PER_SCENE}")
     return int(number)
 
 

@@ -55,12 +55,15 @@ def write_draft(paths: ProjectPaths, scene: Scene) -> Path | None:
 
 
 def draft_is_current(paths: ProjectPaths, scene: Scene) -> bool:
-    """draft.mp4 exists and joins exactly the active takes of the ready chunks."""
+    """draft.mp4 exists and joins chunks 0, 1, ... each at its active take. (An edit that only marks the
+    chunks stale leaves it current: it still shows the chunks on record, and export names them stale.)"""
     try:
         stamp = json.loads(paths.draft_stamp(scene.id).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return paths.draft(scene.id).is_file() and stamp == draft_takes(paths, scene)
+    active = [[chunk.index, chunk.take] for chunk in scene.chunks]
+    return (paths.draft(scene.id).is_file() and isinstance(stamp, list) and 0 < len(stamp) <= len(active)
+            and stamp == active[:len(stamp)])
 
 
 def current_draft(paths: ProjectPaths, scene: Scene) -> Path | None:

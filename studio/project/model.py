@@ -57,7 +57,10 @@ MAX_TEXT_CHARS = 1000
 MAX_CHUNK_RECORD_PROMPT_CHARS = MAX_PROMPT_CHARS + MAX_TEXT_CHARS + 100
 MAX_TAKES_PER_CHUNK = 64  # stored versions of one chunk (a preset keeps streaming.max_takes, at most this)
 MAX_TAKE_NUMBER = 1_000_000
-MAX_SEED = 2**63 - 1  # seeds go to torch.Generator.manual_seed, which takes a signed 64-bit integer
+# The one range of seeds a person gives (command line, API, the page's number boxes, plans): a browser's
+# numbers are exact to 2**53, so the page could not carry torch's signed 64-bit range; 31 bits fit everywhere.
+MAX_SEED = 2**31 - 1
+RECORDED_SEED_LIMIT = 2**63 - 1  # what project.json may hold (torch.Generator.manual_seed's range): older projects
 
 def slugify(text: str, fallback: str = "item", max_len: int = 40) -> str:
     """A readable id from free text: 'The Red Fox!' -> 'the-red-fox'."""
@@ -225,8 +228,8 @@ def _text(data: dict, key: str, where: str, default: str | None = None, limit: i
 
 def _seed(data: dict, key: str, where: str, default: int | None = 0) -> int:
     value = _require(data, key, int, where) if default is None else _optional(data, key, int, where, default)
-    if not 0 <= value <= MAX_SEED:
-        raise ValidationError(f"{where}.{key} {value:.0f} must be a whole number from 0 to {MAX_SEED}")
+    if not 0 <= value <= RECORDED_SEED_LIMIT:
+        raise ValidationError(f"{where}.{key} {value:.0f} must be a whole number from 0 to {RECORDED_SEED_LIMIT}")
     return value
 
 

@@ -97,10 +97,12 @@ def scene_anchor(paths, scene, first_chunk: np.ndarray | None) -> np.ndarray | N
 def _read_image(path: Path) -> np.ndarray | None:
     from PIL import Image, UnidentifiedImageError
 
+    from studio.media.files import open_regular
+
     try:
-        with Image.open(path) as image:
+        with open_regular(path, "image") as handle, Image.open(handle) as image:  # never a FIFO: it would block
             return np.asarray(image.convert("RGB"))  # (H, W, 3)
-    except (OSError, UnidentifiedImageError, ValueError):
+    except (OSError, UnidentifiedImageError, ValueError, StudioError):
         return None
 
 

@@ -36,6 +36,9 @@ class ImageEmbedder:
 
         try:
             model, processor = get_component(preset, "clip")
+            from studio.models.memory import enter_stage
+
+            enter_stage(preset, "qa")
         except (StudioError, OSError, ValueError, ImportError) as error:
             return None, f"CLIP is unavailable ({first_line(error, 200)}): similarity is skipped"
         return cls(model, processor), ""

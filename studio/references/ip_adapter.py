@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from studio.config import Preset
-from studio.errors import ModelUnavailableError, StudioError, first_line
+from studio.errors import StudioError
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +72,16 @@ def load_ip_adapter_weights(preset: Preset, pipe: Any) -> IPAdapterWeights:
                 state = random_ip_adapter_state_dict(unet, pipe.image_encoder.config.projection_dim)
                 pipe.load_ip_adapter(state, subfolder="", weight_name="", image_encoder_folder=None)
             else:
+                from studio.models.hub import LOAD_ERRORS, explain
+                from studio.models.repos import revision_of
+
                 try:
-                    pipe.load_ip_adapter(m.ip_adapter, subfolder=m.ip_adapter_subfolder, weight_name=m.ip_adapter_weight)
-                except (OSError, ValueError) as error:
-                    reason = first_line(error)
-                    raise ModelUnavailableError(
-                        f"could not load the IP-Adapter {m.ip_adapter}/{m.ip_adapter_subfolder}/{m.ip_adapter_weight} "
-                        f"({reason}); check the network or the Hugging Face cache, or use --preset animatic or tiny"
-                    ) from None
+                    # The pipeline already holds the shared image encoder, so no second copy is loaded.
+                    pipe.load_ip_adapter(m.ip_adapter, subfolder=m.ip_adapter_subfolder, weight_name=m.ip_adapter_weight,
+                                         revision=revision_of(preset, m.ip_adapter))
+                except LOAD_ERRORS as error:
+                    raise explain(error, preset, "ip_adapter", m.ip_adapter,
+                                  f"{m.ip_adapter_subfolder}/{m.ip_adapter_weight}") from None
             weights = IPAdapterWeights(dict(unet.attn_processors), unet.encoder_hid_proj)
         finally:
             _set_unet_adapter(unet, plain_processors, plain_projection, plain_type)

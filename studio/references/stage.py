@@ -34,7 +34,7 @@ from typing import Any, Callable
 from studio.config import Preset, ReferencesConfig
 from studio.errors import StudioError, ValidationError
 from studio.media.images import load_rgb, png_bytes
-from studio.project.model import CAMERA_MOVES, ENTITY_STATUSES, Entity, Project, Scene, Script, load_project, save_project
+from studio.project.model import CAMERA_MOVES, ENTITY_STATUSES, MAX_SEED, Entity, Project, Scene, Script, load_project, save_project
 from studio.project.lock import locked_project
 from studio.project.paths import ProjectPaths, atomic_write_bytes
 from studio.references.ip_adapter import PIPELINE_LOCK, adapter_installed, ip_adapter_for
@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 BACKGROUND_KIND = "background"
 BACKGROUND_ENTITY_PHRASE = "wide establishing shot, empty scene, no people"
-MAX_SEED = 2**32 - 1
 
 
 # ----------------------------------------------------------------------------- prompts and inputs
@@ -132,7 +131,10 @@ def _check_preset(preset: Preset) -> None:
 def _text_to_image(preset: Preset) -> Any:
     from studio.models.cache import get_component
 
+    from studio.models.memory import enter_stage
+
     pipe = get_component(preset, "text_to_image")
+    enter_stage(preset, "references")
     pipe.set_progress_bar_config(disable=True)  # the stage reports progress itself
     return pipe
 
@@ -264,7 +266,9 @@ def set_entity_status(project_dir: Path, entity_id: str, status: str) -> Project
         raise ValidationError(f"status {status!r} must be one of {', '.join(ENTITY_STATUSES)}")
     if status == "approved" and not _exists(paths.entity_image(entity.id)):
         raise StudioError(f"entity {entity_id!r} has no reference image yet; make one with `refs` or upload one")
-    feeds_scenes_changed = (entity.status == "approved") != (status == "approved")
+    # Approved references feed the scene images; rejected ones are left out of them (the animatic draws
+    # every other cast member): either change outdates the images of its scenes.
+    feeds_scenes_changed = any((entity.status == kept) != (status == kept) for kept in ("approved", "rejected"))
     entity.status = status
     stale = _clear_scene_images(project, paths, entity.id) if feeds_scenes_changed else []
     _commit(project_dir, project, {}, remove=stale)

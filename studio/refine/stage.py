@@ -2,7 +2,7 @@
 
 SDEdit with a video-to-video UNet3D (StreamingT2V stage 3): upscale the draft frames (Lanczos) to the
 preset's refine size, encode them with the VAE, noise them to t ~ strength * 1000 (official: 600),
-then denoise the whole video in overlapping windows (studio.refine.blending) at every step, with batched
+then denoise the whole video in overlapping windows (studio.models.sdedit, .blending) at every step, with batched
 classifier-free guidance. Modes (the paper's Figure 4):
 
 - randomized   (default) one shared noise tensor; at every step each overlap gets a fresh random cut
@@ -25,7 +25,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -34,14 +34,9 @@ from studio.errors import StoppedError, StudioError
 from studio.project.approval import approval_note, ready_chunks
 from studio.project.lock import project_lock
 from studio.project.model import Project, load_project, scene_ids_to_make
-from studio.refine.blending import blend_sources, check_window, fixed_sources, merge_windows, window_ranges, window_slices
-
-if TYPE_CHECKING:
-    import torch
 
 logger = logging.getLogger(__name__)
 
-WINDOWS_PER_CALL = 2  # windows per UNet call (x2 for guidance): bounds GPU memory at 720x720
 XT_SLICE_NAME = "refined_xt.png"
 
 Progress = Callable[[float, str], None]
@@ -81,110 +76,6 @@ def upscale_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     import cv2
 
     return np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_LANCZOS4) for frame in frames])
-
-
-# ----------------------------------------------------------------------------- model helpers
-
-
-def sdedit_timesteps(scheduler, steps: int, strength: float) -> "torch.Tensor":
-    """`steps` solver timesteps from about strength * T (T = 1000) down to 0: SDEdit starts at the first one.
-
-    The schedule is made for steps / strength steps and its last `steps` are kept (diffusers' img2img
-    does the same), so every asked-for step runs; cutting a `steps`-step schedule at strength * T would
-    run only strength * steps of them.
-    """
-    import math
-
-    if not 0.0 < strength <= 1.0:
-        raise StudioError(f"refine strength {strength} must be in (0, 1]; the official value is 0.6 (t = 600 of 1000)")
-    if steps < 1:
-        raise StudioError(f"refine steps {steps} must be at least 1")
-    total = max(steps, math.ceil(steps / strength - 1e-9))
-    if total > scheduler.config.num_train_timesteps:
-        raise StudioError(f"refine strength {strength} is too low for {steps} steps ({total} schedule steps are more "
-                          f"than the model's {scheduler.config.num_train_timesteps}); raise the strength or lower the steps")
-    scheduler.set_timesteps(total)
-    return scheduler.timesteps[total - steps:]
-
-
-def predict_windows(unet, windows: "torch.Tensor", timestep, text_states: "torch.Tensor", guidance: float,
-                    guidance_rescale: float = 0.0) -> "torch.Tensor":
-    """Guided model output of each window: (n, 4, F, h, w) -> (n, 4, F, h, w) float32.
-
-    Negative and positive prompts go through the UNet in one batch (batched CFG), a few windows per call.
-    `guidance_rescale` pulls the guided output's spread back towards the positive prediction's (Lin et al.
-    2023; the official refiner uses 0.2), which keeps high guidance from over-saturating.
-    """
-    import torch
-    from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import rescale_noise_cfg
-
-    outputs = []
-    with torch.no_grad():
-        for group in windows.split(WINDOWS_PER_CALL):
-            count = group.shape[0]
-            sample = torch.cat([group, group]).to(unet.device, unet.dtype)  # (2k, 4, F, h, w)
-            states = text_states.to(unet.device, unet.dtype).repeat_interleave(count, dim=0)  # (2k, 77, D)
-            output = unet(sample, timestep, encoder_hidden_states=states).sample.float()  # (2k, 4, F, h, w)
-            negative, positive = output.chunk(2)  # (k, 4, F, h, w) each
-            guided = negative + guidance * (positive - negative)
-            if guidance_rescale > 0:
-                guided = rescale_noise_cfg(guided, positive, guidance_rescale=guidance_rescale)
-            outputs.append(guided)
-    return torch.cat(outputs).to(windows.device)  # (n, 4, F, h, w)
-
-
-# ----------------------------------------------------------------------------- the denoising loop
-
-
-def denoise_video(latents: "torch.Tensor", *, unet, scheduler, text_states: "torch.Tensor", window: int, overlap: int,
-                  steps: int, strength: float, guidance: float, mode: str, generator: "torch.Generator",
-                  guidance_rescale: float = 0.0,
-                  stop=None, on_step: Callable[[int, int], None] | None = None) -> "torch.Tensor":
-    """SDEdit of clean latents (1, 4, T, h, w) in overlapping windows; returns (1, 4, T, h, w) float32.
-
-    Random draws, all from `generator` (CPU): the noise first (one (1, 4, T, h, w) tensor, or one per
-    window in naive mode), then one cut per overlap per step (randomized mode).
-    """
-    import torch
-
-    if mode not in REFINE_MODES:
-        raise StudioError(f"refine mode {mode!r} must be one of {', '.join(REFINE_MODES)}")
-    num_frames = latents.shape[2]
-    check_window(num_frames, window, overlap)
-    ranges = window_ranges(num_frames, window, overlap)
-    timesteps = sdedit_timesteps(scheduler, steps, strength)
-    start = timesteps[:1]
-    latents = latents.float()
-    logger.info("refine: %d frames in %d windows of %d, mode %s, SDEdit from t=%d, %d steps",
-                num_frames, len(ranges), ranges[0][1] - ranges[0][0], mode, int(start), len(timesteps))
-
-    # 1. Noise to the start step: one shared tensor sliced by every window, or each window its own.
-    if mode == "naive":
-        clean = window_slices(latents, ranges)  # (n, 4, F, h, w)
-        noise = torch.randn(clean.shape, generator=generator).to(latents.device)
-        sample = scheduler.add_noise(clean, noise, start)  # (n, 4, F, h, w)
-    else:
-        noise = torch.randn(latents.shape, generator=generator).to(latents.device)  # (1, 4, T, h, w)
-        sample = scheduler.add_noise(latents, noise, start)  # (1, 4, T, h, w)
-
-    # 2. Denoise: every window at every step, merged frame by frame unless naive.
-    for index, timestep in enumerate(timesteps):
-        if stop is not None and stop.is_set():
-            raise StoppedError("refine stopped; the draft and project.json are unchanged")
-        windows = sample if mode == "naive" else window_slices(sample, ranges)  # (n, 4, F, h, w)
-        output = predict_windows(unet, windows, timestep, text_states, guidance, guidance_rescale)  # (n, 4, F, h, w)
-        if mode != "naive":
-            sources = blend_sources(num_frames, window, overlap, generator) if mode == "randomized" \
-                else fixed_sources(num_frames, window, overlap)
-            output = merge_windows(output, ranges, sources)  # (1, 4, T, h, w)
-        sample = scheduler.step(output, timestep, sample).prev_sample
-        if on_step is not None:
-            on_step(index + 1, len(timesteps))
-
-    # 3. Naive: concatenate the independent windows (cut in the middle of each overlap).
-    if mode == "naive":
-        sample = merge_windows(sample, ranges, fixed_sources(num_frames, window, overlap))  # (1, 4, T, h, w)
-    return sample
 
 
 # ----------------------------------------------------------------------------- the stage
@@ -227,10 +118,14 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
         used_mode, frames = "lanczos", pixels
     else:
         used_mode = mode
-        from studio.refine.sdedit import sdedit_frames
+        from studio.models.hub import running
+        from studio.models.memory import enter_stage
+        from studio.models.sdedit import sdedit_frames
 
-        frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
-                               strength=strength, stop=stop, report=report)
+        enter_stage(preset, "refine")
+        with running(preset, "refiner_unet", preset.models.refiner):  # out of GPU memory: one line
+            frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
+                                   strength=strength, stop=stop, report=report)
     if stop is not None and stop.is_set():
         raise StoppedError("refine stopped; the draft and project.json are unchanged")
 

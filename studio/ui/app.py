@@ -10,7 +10,7 @@ import gradio as gr
 from studio.config import Preset
 from studio.errors import StudioError
 from studio.media.images import MAX_UPLOAD_BYTES
-from studio.ui import export_tab, generate_tab, plan_tab, references_tab, refine_tab, sync
+from studio.ui import export_tab, generate_tab, plan_tab, references_tab, refine_tab, served_cache, sync, visitors
 from studio.ui.handlers import Handlers
 from studio.ui.inputs import quiet_number_checks
 from studio.ui.state import SessionState, Workspace
@@ -41,20 +41,24 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
 
     go_offline(preset)  # the planners that need the network are not offered then (plan_tab.py)
     workspace = Workspace(projects_root)
-    removed = workspace.cleanup_stale_sessions()
+    removed = workspace.sweep_idle()
     if removed:
-        logger.info("removed %d stale session folders", removed)
+        logger.info("removed %d idle visitor folders", removed)
     handlers = Handlers(preset, workspace)
 
     def forget_session(state: SessionState) -> None:
-        # gr.State's delete callback: the session ended (closed tab or expired state).
+        # gr.State's delete callback: the session ended (closed or reloaded tab, or expired state). Only an API
+        # session's folder goes with it: a browser's stays for its next page (Workspace.cleanup_session).
         if state is not None and state.session_hash:
             state.stop.set()
             workspace.cleanup_session(state.session_hash)
 
-    with gr.Blocks(title="StreamStudio", analytics_enabled=False) as demo:
+    # Gradio copies every file it serves into its cache: those copies expire too (see served_cache.py).
+    with gr.Blocks(title="StreamStudio", analytics_enabled=False, delete_cache=served_cache.DELETE_CACHE) as demo:
+        workspace.before_remove = served_cache.forgetter(demo)
         ui = SimpleNamespace(handlers=handlers, preset=preset, examples=load_examples(), demo_load=demo.load)
         ui.session = gr.State(SessionState(), delete_callback=forget_session)
+        visitors.build(ui, workspace)
         # Every event that runs a model shares one lock: one GPU, one job at a time; on a cluster, one job
         # per worker at a time (each session's jobs still in its own project folder).
         ui.gpu = {"concurrency_id": GPU_CONCURRENCY_ID, "concurrency_limit": handlers.gpu_jobs_at_once}
@@ -66,6 +70,7 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
             ui.save_name = gr.Textbox(label="Save as", placeholder="name (default: the id)", scale=2, max_length=64)
             ui.save_btn = gr.Button("Save", scale=1, variant="secondary")
             ui.import_btn = gr.UploadButton("Import .zip", file_types=[".zip"], scale=1)
+            ui.login = visitors.login_button()
         ui.summary = gr.Markdown("No project yet: write a prompt below and press **Plan**.", elem_id="project-summary")
         ui.summary_refresh = dict(fn=handlers.summary, inputs=[ui.project_id], outputs=[ui.summary],
                                   api_visibility="private", show_progress="hidden")
@@ -82,9 +87,10 @@ def build_app(preset: Preset, *, projects_root: Path | str | None = None, preset
                 refine_tab.build(ui)
             with gr.Tab("5 · Export", id="export"):
                 export_tab.build(ui)
+        visitors.wire(ui, workspace)  # first: every later event finds the visitor's own projects
         _wire_project_bar(ui, handlers)
         ui.change_events += [ui.refs_event, ui.remake_event, ui.gen_event, ui.continue_event, ui.regen_event,
-                             ui.refine_event, ui.export_event, *ui.take_events]
+                             ui.refine_event, ui.export_event, *ui.take_events, ui.batch_event]
         sync.wire(ui)
         # Stop only sets the flag (no `cancels`): the running stage ends between steps and reports what
         # it kept; cancelling the event would kill that report and leave error badges on every output.
@@ -116,6 +122,8 @@ def _wire_project_bar(ui, handlers: Handlers) -> None:
         ui.import_btn.upload(handlers.import_project, inputs=[ui.import_btn], outputs=[ui.project_id, ui.summary],
                              api_visibility="private"),
     ]
+    # Another project comes in: the messages and files of the one before leave the page (sync.py).
+    ui.project_switch_events = [ui.change_events[i] for i in (0, 1, 3)]
 
 
 def launch_options(demo: gr.Blocks) -> dict:
@@ -144,12 +152,14 @@ def queue(demo: gr.Blocks, max_size: int | None = None, jobs_per_session: int | 
     """The queue: light events run side by side; model events go one at a time through GPU_CONCURRENCY_ID.
 
     At most `max_size` (default: `queue_size()`) model jobs wait, each waiting user told their place, and
-    one session holds at most `jobs_per_session` (default: $STUDIO_JOBS_PER_SESSION) of them. Light events
+    one session holds at most `jobs_per_session` (default: $STUDIO_JOBS_PER_SESSION) of them, one client
+    address at most $STUDIO_JOBS_PER_ADDRESS. Light events
     never count against the model queue (studio/ui/queue_guard.py).
     """
     from studio.ui import queue_guard
 
     size, per_session = max_size or queue_size(), jobs_per_session or queue_guard.jobs_per_session()
     demo.queue(max_size=None, default_concurrency_limit=8)  # gradio's bound counts light events: the guard's does not
-    demo.studio.queue_guard = queue_guard.install(demo, GPU_CONCURRENCY_ID, size, per_session)
+    demo.studio.queue_guard = queue_guard.install(demo, GPU_CONCURRENCY_ID, size, per_session,
+                                                  queue_guard.jobs_per_address())
     return demo

@@ -2,7 +2,8 @@
 
 import gradio as gr
 
-from studio.ui import qa_panel, takes_panel
+from studio.ui import batch_panel, qa_panel, takes_panel
+from studio.ui.generate_handlers import MAX_SEED_IN_PAGE
 from studio.ui.views import TIMELINE_COLUMNS, timeline_html
 
 
@@ -10,8 +11,10 @@ def build(ui) -> None:
     h = ui.handlers
     with gr.Row(equal_height=False):
         ui.gen_scene = gr.Dropdown(choices=[], label="Scene", allow_custom_value=True, scale=3, elem_id="gen-scene")
-        ui.gen_chunks = gr.Number(label="Chunks", value=0, precision=0, minimum=0, scale=1,
-                                  info="0: the script's count", elem_id="gen-chunks")
+        # Fewer than the scene's count is a one-off (the script keeps its count); more adds chunks to the scene.
+        ui.gen_chunks = gr.Number(label="Chunks", value=0, precision=0, minimum=0, maximum=h.max_chunks(), scale=1,
+                                  info="0: the script's count; fewer: only those, this time; more: adds chunks",
+                                  elem_id="gen-chunks")
         with gr.Column(scale=2, elem_classes=["action-buttons"]):
             ui.gen_btn = gr.Button("Generate", variant="primary", elem_id="generate-btn")
             with gr.Row():
@@ -24,24 +27,28 @@ def build(ui) -> None:
         ui.draft_video = gr.Video(label="Scene draft", interactive=False, elem_id="draft-video", height=320,
                                   autoplay=False, loop=True)
     ui.timeline = gr.HTML(timeline_html(None), elem_id="timeline")
+    # The whole width: every header and a 10-digit seed fit in their columns.
+    ui.timeline_df = gr.Dataframe(headers=TIMELINE_COLUMNS, column_count=len(TIMELINE_COLUMNS), type="array",
+                                  interactive=False, wrap=True, label="Chunks (click one to regenerate it)",
+                                  column_widths=["7%", "12%", "18%", "8%", "13%", "8%", "34%"],
+                                  elem_id="timeline-table", max_height=300)
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            ui.timeline_df = gr.Dataframe(headers=TIMELINE_COLUMNS, column_count=len(TIMELINE_COLUMNS), type="array",
-                                          interactive=False, wrap=False, label="Chunks (click one to regenerate it)",
-                                          column_widths=["7%", "10%", "11%", "8%", "12%", "9%", "43%"],
-                                          elem_id="timeline-table", max_height=300)
-        with gr.Column(scale=2, elem_classes=["regen-form"]):
+        with gr.Column(scale=2):
+            ui.chunk_video = gr.Video(label="Selected chunk (its active take)", interactive=False, height=260,
+                                      elem_id="chunk-video")
+        with gr.Column(scale=3, elem_classes=["regen-form"]):
             with gr.Row():
-                ui.chunk_index = gr.Number(label="Chunk", value=0, precision=0, minimum=0)
+                ui.chunk_index = gr.Number(label="Chunk", value=0, precision=0, minimum=0, maximum=h.max_chunks() - 1,
+                                           elem_id="chunk-index")
                 # The animatic draws a chunk from the scene alone: a seed would change nothing there.
-                ui.chunk_seed = gr.Number(label="New seed", value=-1, precision=0, minimum=-1,
+                ui.chunk_seed = gr.Number(label="New seed", value=-1, precision=0, minimum=-1, maximum=MAX_SEED_IN_PAGE,
                                           info="-1: the recorded one", visible=ui.preset.models.backend != "animatic")
             ui.chunk_prompt = gr.Textbox(label="Prompt for this chunk", lines=2, max_length=2000,
                                          placeholder="empty: the scene's prompt")
             ui.keep_later = gr.Checkbox(label="Keep later chunks (heal the seam)", value=False, elem_id="keep-later",
                                         info="the later chunks stay ready; the old version stays a take")
             ui.regen_btn = gr.Button("Regenerate chunk", variant="primary", elem_id="regen-btn")
-            ui.chunk_video = gr.Video(label="Regenerated chunk", interactive=False, height=200)
+            ui.chunk_msg = gr.Markdown(elem_classes=["inline-message"], elem_id="chunk-msg")
 
     gen_inputs = [ui.project_id, ui.gen_scene, ui.gen_chunks, ui.session]
     gen_outputs = [ui.live_video, ui.timeline, ui.timeline_df, ui.draft_video, ui.gen_msg]
@@ -51,11 +58,12 @@ def build(ui) -> None:
     ui.regen_event = ui.regen_btn.click(
         h.regenerate_chunk, inputs=[ui.project_id, ui.gen_scene, ui.chunk_index, ui.chunk_seed, ui.chunk_prompt, ui.session,
                                        ui.keep_later],
-        outputs=[ui.chunk_video, ui.timeline, ui.timeline_df, ui.draft_video, ui.gen_msg], api_name="regenerate_chunk",
+        outputs=[ui.chunk_video, ui.timeline, ui.timeline_df, ui.draft_video, ui.chunk_msg], api_name="regenerate_chunk",
         **ui.gpu)
     ui.timeline_df.select(h.select_chunk, inputs=[ui.project_id, ui.gen_scene],
-                          outputs=[ui.chunk_index, ui.chunk_seed, ui.chunk_prompt], api_visibility="private")
+                          outputs=[ui.chunk_index, ui.chunk_seed, ui.chunk_prompt, ui.chunk_msg], api_visibility="private")
     ui.gen_scene.input(h.show_scene, inputs=[ui.project_id, ui.gen_scene],
                        outputs=[ui.timeline, ui.timeline_df, ui.draft_video], api_visibility="private")
     takes_panel.build(ui)
     qa_panel.build_generate_strip(ui)
+    batch_panel.build(ui)

@@ -30,13 +30,18 @@ from studio.ui.inputs import (  # noqa: F401 - check_upload and parse_count are 
     _rows,
     _walk_values,
     check_upload,
+    inline_errors,
     one_line,
     parse_count,
     parse_seed,
     progress_adapter,
+    refused,
     user_errors,
 )
+from studio.ui.generate_handlers import GenerateHandlers
+from studio.ui.script_edits import ScriptEdits
 from studio.ui.state import SessionState, Workspace
+from studio.ui.visitors import visitor_of
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +52,13 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 GPU_SECONDS = {"plan": 60, "references": 120, "refine": 300, "export": 120}
 
 
-def _anchor_notes(project: Project, project_dir: Path, scene_ids: list[str]) -> dict[str, str]:
-    """Scene id -> which anchor its generation uses, said with every chunk (never a silent fallback)."""
-    from studio.project.staleness import anchor_note
-
-    return {scene_id: anchor_note(project, project_dir, project.script.scene(scene_id)) for scene_id in scene_ids}
-
-
-def _session_hash(request: gr.Request | None) -> str | None:
-    return getattr(request, "session_hash", None)
+def _session_hash(request: gr.Request | None):
+    """Whose projects this request reaches: its signed-in account, else its session (which the workspace maps
+    to the browser its page named); see studio/ui/visitors.py."""
+    return visitor_of(request)
 
 
-class Handlers:
+class Handlers(ScriptEdits, GenerateHandlers):
     """All handlers of one studio (one preset, one projects root)."""
 
     def __init__(self, preset: Preset, workspace: Workspace):
@@ -75,9 +75,17 @@ class Handlers:
 
     # ------------------------------------------------------------------ helpers
 
+    def _remember(self, request: gr.Request | None, session: SessionState | None) -> None:
+        """Note the session id (the state's delete callback needs it) and, for an account or a browser, its owner key."""
+        if session is None or request is None:
+            return
+        session.session_hash = request.session_hash
+        visitor_key = self.workspace.visitor(_session_hash(request)).owner_key
+        if visitor_key:  # an API session keeps the key made when it first saves
+            session.owner_key = visitor_key
+
     def _open(self, project_id: str, request: gr.Request | None, session: SessionState | None = None) -> tuple[Path, Project]:
-        if session is not None and request is not None:
-            session.session_hash = request.session_hash  # lets the state's delete callback find the folder
+        self._remember(request, session)
         project_dir = self.workspace.locate(_session_hash(request), project_id)
         return project_dir, load_project(project_dir)
 
@@ -99,8 +107,7 @@ class Handlers:
     @user_errors
     def open_project(self, project_id: str, session: SessionState, request: gr.Request):
         """Open a project of this session or a saved one by id (another session's saved one as a copy)."""
-        if session is not None and request is not None:
-            session.session_hash = request.session_hash
+        self._remember(request, session)
         project_dir, copied = owners.open_for_session(self.workspace, _session_hash(request), session, project_id)
         project = open_project_folder(project_dir)  # swept of what a killed run left (an old layout moved first)
         if copied:
@@ -111,8 +118,7 @@ class Handlers:
     @user_errors
     def save_project(self, project_id: str, name: str, session: SessionState, request: gr.Request):
         """Keep the project after the session ends, under `name` (default: its id)."""
-        if session is not None:
-            session.session_hash = request.session_hash
+        self._remember(request, session)
         saved_id, _ = owners.save(self.workspace, _session_hash(request), session, project_id, name)
         return saved_id, f"Saved as **{saved_id}**: reopen it by this id at any time."
 
@@ -122,14 +128,15 @@ class Handlers:
         from studio.export.archive import import_archive
 
         path = check_upload(archive, (".zip",), "archive")
-        session_dir = self.workspace.session_dir(_session_hash(request))
-        session_dir.mkdir(parents=True, exist_ok=True)
-        project_dir = import_archive(path, session_dir)
+        # A fresh id, never the archive's: an id taken from an archive could be a name someone means to save under.
+        project_id, project_dir = self.workspace.new_project_dir(_session_hash(request))
+        project_dir.parent.mkdir(parents=True, exist_ok=True)
+        project_dir = import_archive(path, project_dir.parent, project_id=project_id)
         return Path(project_dir).name, f"Imported **{Path(project_dir).name}** into this session."
 
     # ------------------------------------------------------------------ 1. plan
 
-    @user_errors
+    @inline_errors(outputs=4)
     def plan(self, prompt: str, planner: str, num_scenes: Any, session: SessionState, request: gr.Request,
              progress=gr.Progress()):
         """Plan a new project from a prompt: returns its id, the scene and entity tables, a message."""
@@ -145,74 +152,18 @@ class Handlers:
         if planner and planner_unavailable(self.preset, planner):
             raise ValidationError(f"{planner_unavailable(self.preset, planner)}: pick the rules planner")
         scenes = parse_count(num_scenes, "number of scenes", 0, MAX_SCENES) or None
-        if session is not None:
-            session.session_hash = request.session_hash
+        self._remember(request, session)
         progress(0.1, desc="writing the script")
         project_id, project_dir = self.workspace.new_project_dir(_session_hash(request))
         project = plan_project(project_dir, prompt.strip(), self.preset, planner=planner or None, num_scenes=scenes)
         scene_rows, entity_rows = script_to_rows(project.script)
-        message = f"Planned {len(project.script.scenes)} scenes and {len(project.script.entities)} entities. Edit the tables, then make the references."
+        message = (f"Planned {views.count_of(len(project.script.scenes), 'scene')} and "
+                   f"{views.count_of(len(project.script.entities), 'entity')}. Edit the tables, then make the references.")
         return project.id, scene_rows, entity_rows, message
-
-    @user_errors
-    def apply_script(self, project_id: str, prompt: str, scene_rows: Any, entity_rows: Any, request: gr.Request,
-                     session: SessionState | None = None):
-        """Validate the edited tables and save them; a bad cell is named inline and nothing is lost."""
-        from studio.plan.tables import rows_to_script, script_to_rows
-        from studio.project.lock import project_lock
-        from studio.project.model import save_project
-
-        project_dir, _ = self._open_to_change(project_id, request, session)
-        scene_rows, entity_rows = _rows(scene_rows), _rows(entity_rows)
-        with project_lock(project_dir):  # the edit is applied to project.json as it is now (a generation may be saving)
-            project = load_project(project_dir)
-            try:
-                script = rows_to_script((prompt or project.script.prompt).strip(), scene_rows, entity_rows,
-                                        previous=project.script)
-            except ValidationError as error:
-                return gr.skip(), gr.skip(), f"⚠ {one_line(error)}"
-            project.script = script
-            save_project(project, project_dir)
-        scene_rows, entity_rows = script_to_rows(script)
-        return scene_rows, entity_rows, f"✓ Saved: {len(script.scenes)} scenes, {len(script.entities)} entities."
-
-    def check_script(self, project_id: str, prompt: str, scene_rows: Any, entity_rows: Any, request: gr.Request,
-                     session: SessionState | None = None):
-        """Check (and save when valid) after a cell edit, without rewriting the tables under the cursor."""
-        if not (project_id or "").strip():
-            return "Plan a project first; the tables are saved into it."
-        return self.apply_script(project_id, prompt, scene_rows, entity_rows, request, session)[2]
-
-    def add_scene(self, scene_rows: Any):
-        """Append a scene row with sensible defaults (the user fills it in, then applies)."""
-        from studio.plan.tables import script_to_rows
-        from studio.project.model import Scene, Script
-
-        rows = _rows(scene_rows)
-        if len(rows) >= MAX_SCENES:
-            return gr.skip(), f"⚠ a script has at most {MAX_SCENES} scenes"
-        number = len(rows) + 1
-        scene = Scene(id="new", title=f"Scene {number}", event="describe what happens",
-                      n_chunks=self.preset.planning.default_chunks)
-        new_rows, _ = script_to_rows(Script(prompt="", scenes=[scene], entities=[]))
-        new_rows[0][0] = ""  # Apply gives the new scene a unique id
-        return rows + new_rows, f"Added scene {number}: fill in its cells (each edit is saved)."
-
-    def remove_scene(self, scene_rows: Any, row_number: Any):
-        """Remove scene row `row_number` (1-based; empty = the last one)."""
-        rows = _rows(scene_rows)
-        if not rows:
-            return gr.skip(), "⚠ there is no scene to remove"
-        try:
-            index = (parse_count(row_number, "scene number", 0, len(rows)) or len(rows)) - 1
-        except ValidationError as error:
-            return gr.skip(), f"⚠ {one_line(error)}"
-        del rows[index]
-        return rows, f"Removed scene row {index + 1}."
 
     # ------------------------------------------------------------------ 2. cast
 
-    @user_errors
+    @inline_errors(outputs=3)
     def references(self, project_id: str, entity_id: str, seed: Any, approve: bool, session: SessionState,
                    request: gr.Request, progress=gr.Progress()):
         """Make the entity references and scene images (or one entity's again, with a new seed)."""
@@ -257,7 +208,7 @@ class Handlers:
             return project
         return make_references(project_dir, self.preset, scenes_only=True)
 
-    @user_errors
+    @inline_errors(outputs=1)
     def remake_scene_images(self, project_id: str, session: SessionState, request: gr.Request, progress=gr.Progress()):
         """Make the scene images a reference change made outdated (their scenes' chunks become stale)."""
         from studio.project.staleness import scenes_needing_images
@@ -271,149 +222,33 @@ class Handlers:
         make_references(project_dir, self.preset, scenes_only=True, progress=progress_adapter(progress))
         return f"Remade the scene images of {', '.join(outdated)}; generate those scenes again."
 
-    # ------------------------------------------------------------------ 3. shoot
-
-    def _scene_view(self, project_dir: Path, project: Project, scene_id: str):
-        scene = project.script.scene(scene_id)
-        return views.timeline_html(scene), views.timeline_rows(scene), views.draft_video(project_dir, scene)
-
-    @user_errors
-    def generate(self, project_id: str, scene_id: str, num_chunks: Any, session: SessionState, request: gr.Request,
-                 progress=gr.Progress()):
-        """Make a scene chunk by chunk (or every scene when none is given), streaming each finished chunk.
-
-        Yields (segment for the streaming video, timeline html, timeline rows, draft video, message).
-        It resumes at the first chunk that is not ready, so it also continues stale chunks.
-        """
-        from studio.generate.stage import generate_project
-
-        project_dir, project = self._open_to_change(project_id, request, session)
-        # 0 or empty: the script's own count (the page shows 0 for an empty number box).
-        count = parse_count(num_chunks, "number of chunks", 0, min(MAX_CHUNKS_PER_SCENE, self.preset.streaming.max_chunks)) or None
-        scene_ids = scene_ids_to_make(project, scene_id or None)
-        scene_images.check_scene_images(project, project_dir, scene_ids)
-        stop = session.stop if session is not None else None
-        if stop is not None:
-            stop.clear()
-        planned = sum(count or project.script.scene(s).n_chunks for s in scene_ids)
-        made = 0
-        progress(0.0, desc="starting")
-        shown = scene_ids[0]
-        anchors = _anchor_notes(project, project_dir, scene_ids)
-        if self.cluster is not None:
-            generate_project = self.cluster.generate_project
-        changed = None
-        try:
-            for event in generate_project(project_dir, self.preset, scene_id=scene_id or None, num_chunks=count, stop=stop):
-                made, shown = made + 1, event.scene_id
-                progress(min(made / max(planned, 1), 1.0), desc=f"{shown}: chunk {event.index} done")
-                timeline, rows, _ = self._scene_view(project_dir, load_project(project_dir), shown)
-                yield (str(event.preview_path), timeline, rows, gr.skip(),
-                       f"{shown}: chunk {event.index} ready ({event.num_frames} frames, {event.seconds:.1f} s; "
-                       f"{anchors[shown]})")
-        except SceneChangedError as error:  # an edit in the Plan tab changed this scene's chunks: it wins
-            changed = error
-        project = load_project(project_dir)
-        if changed is not None and shown not in [s.id for s in project.script.scenes]:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), f"⚠ {one_line(changed)}"
-            return
-        timeline, rows, draft = self._scene_view(project_dir, project, shown)
-        if changed is not None:
-            message = f"⚠ {one_line(changed)}"
-        elif stop is not None and stop.is_set():
-            kept = "1 chunk; it is kept" if made == 1 else f"{made} chunks; they are kept"
-            message = f"Stopped after {kept}. Press Continue to resume."
-        elif made == 0:
-            message = "Every chunk is already ready. Select a chunk to regenerate it, or raise the number of chunks."
-        else:
-            message = f"Done: {made} new chunks ({anchors[shown]})."
-        yield gr.skip(), timeline, rows, draft, message
-
-    def stop(self, session: SessionState):
-        """The Stop button: the running stage stops after its current denoising step."""
-        if session is not None:
-            session.stop.set()
-        return "Stopping after the current step; finished chunks are kept."
-
-    @user_errors
-    def regenerate_chunk(self, project_id: str, scene_id: str, chunk_index: Any, seed: Any, prompt: str,
-                         session: SessionState, request: gr.Request, keep_later: bool = False,
-                         progress=gr.Progress()):
-        """Make one chunk again with a new seed and/or prompt (the old version stays a take); later chunks
-        become stale, or with `keep_later` stay ready with the seam healed."""
-        from studio.generate.stage import regenerate_chunk
-
-        project_dir, project = self._open_to_change(project_id, request, session)
-        scene = project.script.scene(self._scene_id(project, scene_id))
-        index = parse_count(chunk_index, "chunk", 0, MAX_CHUNKS_PER_SCENE - 1)
-        if index is None:
-            raise ValidationError("select a chunk in the timeline first")
-        if index >= len(scene.chunks):
-            raise ValidationError(f"chunk {index} of {scene.id} has not been made yet ({len(scene.chunks)} made); "
-                                  "press Generate first")
-        scene_images.check_scene_images(project, project_dir, [scene.id])
-        stop = session.stop if session is not None else None
-        if stop is not None:
-            stop.clear()
-        progress(0.1, desc=f"{scene.id}: chunk {index}")
-        options = {"keep_later": True} if keep_later else {}
-        if self.cluster is not None:
-            if keep_later:
-                raise ValidationError("keeping the later chunks runs on this machine only: untick Keep later chunks")
-            regenerate_chunk = self.cluster.regenerate_chunk
-        event = regenerate_chunk(project_dir, self.preset, scene.id, index, seed=parse_seed(seed),
-                                 prompt=(prompt or "").strip() or None, stop=stop, **options)
-        project = load_project(project_dir)
-        timeline, rows, draft = self._scene_view(project_dir, project, scene.id)
-        stale = f"; chunks {', '.join(map(str, event.stale))} are stale: press Continue" if event.stale else ""
-        anchor = _anchor_notes(project, project_dir, [scene.id])[scene.id]
-        seam = (f"; the seam with chunk {index + 1} healed: score {event.seam.score_before:.2f} → "
-                f"{event.seam.score_after:.2f} (lower is smoother)" if event.seam else "")
-        return (str(event.preview_path), timeline, rows, draft,
-                f"{scene.id}: chunk {index} remade with seed {event.seed} as take {event.take} ({anchor}){stale}{seam}.")
-
-    @user_errors
-    def select_chunk(self, project_id: str, scene_id: str, evt: gr.SelectData, request: gr.Request):
-        """A click on a timeline row: that chunk, a fresh seed and its prompt go into the regenerate form."""
-        _, project = self._open(project_id, request)
-        scene = project.script.scene(self._scene_id(project, scene_id))
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
-        prompt = scene.chunks[index].prompt if index < len(scene.chunks) else scene.prompt_for_chunk(index)
-        return index, random.randint(0, 2**31 - 1), prompt
-
-    @user_errors
-    def show_scene(self, project_id: str, scene_id: str, request: gr.Request):
-        if not project_id:
-            return views.timeline_html(None), [], None
-        project_dir, project = self._open(project_id, request)
-        if not project.script.scenes:
-            return views.timeline_html(None), [], None
-        return self._scene_view(project_dir, project, self._scene_id(project, scene_id))
-
     # ------------------------------------------------------------------ 4. refine
 
-    @user_errors
+    @inline_errors(outputs=4)
     def refine(self, project_id: str, scene_id: str, mode: str, strength: Any, seed: Any, session: SessionState,
                request: gr.Request, progress=gr.Progress()):
         """Refine one scene's draft; returns (before, after, X-T slice, message)."""
         from studio.refine.stage import refine_scene
 
-        project_dir, project = self._open_to_change(project_id, request, session)
-        scene = project.script.scene(self._scene_id(project, scene_id))
+        # The form's values first: a bad one opens nothing.
         if mode and mode not in REFINE_MODES:
             raise ValidationError(f"mode {mode!r} must be one of {', '.join(REFINE_MODES)}")
+        refused(strength)
         try:
             strength_value = None if strength in (None, "") else float(strength)
         except (TypeError, ValueError):
             raise ValidationError(f"strength must be a number in (0, 1], got {strength!r}") from None
         if strength_value is not None and not 0.0 < strength_value <= 1.0:
             raise ValidationError(f"strength must be in (0, 1], got {strength_value}")
+        seed_value = parse_seed(seed)
+        project_dir, project = self._open_to_change(project_id, request, session)
+        scene = project.script.scene(self._scene_id(project, scene_id))
         stop = session.stop if session is not None else None
         if stop is not None:
             stop.clear()
         if self.cluster is not None:
             refine_scene = self.cluster.refine_scene
-        result = refine_scene(project_dir, self.preset, scene.id, mode=mode or None, seed=parse_seed(seed),
+        result = refine_scene(project_dir, self.preset, scene.id, mode=mode or None, seed=seed_value,
                               strength=strength_value, stop=stop, progress=progress_adapter(progress))
         project = load_project(project_dir)
         before = views.draft_video(project_dir, project.script.scene(scene.id))
@@ -424,27 +259,40 @@ class Handlers:
 
     @user_errors
     def show_refine(self, project_id: str, scene_id: str, request: gr.Request):
+        """Another scene picked in Refine: its draft, refined video and X-T slice, and no other scene's message."""
         if not project_id:
-            return None, None
+            return None, None, None, ""
         project_dir, project = self._open(project_id, request)
         if not project.script.scenes:
-            return None, None
+            return None, None, None, ""
         scene = project.script.scene(self._scene_id(project, scene_id))
-        return views.draft_video(project_dir, scene), views.refined_video(project_dir, scene)
+        return (*views.refine_views(project_dir, scene), "")
 
     # ------------------------------------------------------------------ 5. export
 
-    @user_errors
+    @inline_errors(outputs=5, message_at=3)
     def export(self, project_id: str, with_metrics: bool, request: gr.Request, session: SessionState | None = None,
-               progress=gr.Progress()):
-        """Assemble the final video and the archive; returns (video, scene files, archive, metrics, plots)."""
+               timeline_format: str | None = None, progress=gr.Progress()):
+        """Assemble the final video, the editor's timeline and the archive (which holds the timeline);
+        returns (video, scene files, archive, message, plots). The message names every scene left out,
+        every stale part and every rejected chunk in the cut."""
         from studio.export.stage import export_project
+        from studio.export.timeline import project_timeline, remove_other_timelines
+        from studio.ui.qa_panel import timeline_suffix
 
         project_dir, project = self._open_to_change(project_id, request, session)
+        timeline = project_timeline(project_dir, timeline_suffix(timeline_format))
         exports = self.workspace.session_dir(_session_hash(request)) / "exports"
         exports.mkdir(parents=True, exist_ok=True)
         progress(0.1, desc="assembling the final video")
-        result = export_project(project_dir, self.preset, archive=exports / f"{project.id}.zip")
+        remove_other_timelines(project_dir, keep=timeline)
+        try:
+            result = export_project(project_dir, self.preset, archive=exports / f"{project.id}.zip", timeline=timeline)
+        except StudioError as error:  # nothing to export (every scene stale or unmade): said in the tab, with why
+            from studio.project.staleness import stale_findings
+
+            why = stale_findings(load_project(project_dir), project_dir)
+            raise ValidationError("; ".join([one_line(error), *why])) from None
         plots = []
         metrics_dir = self.metrics_dir(project_id, request)
         (metrics_dir / metrics_view.REPORT_FILE).unlink(missing_ok=True)  # never the table of an older export
@@ -461,7 +309,7 @@ class Handlers:
         files = [str(p) for p in (result.scene_files or [])]
         message = f"{result.num_frames} frames, {result.seconds:.1f} s."
         if result.warnings:
-            message = "⚠ Exported although stale:\n" + "\n".join(f"- {line}" for line in result.warnings) + f"\n\n{message}"
+            message = "⚠ Exported, but:\n" + "\n".join(f"- {line}." for line in result.warnings) + f"\n\n{message}"
         if with_metrics:
             message += f" Measured: {measured} (the table and the plot below)."
         return str(result.video), files, str(result.archive) if result.archive else None, message, plots

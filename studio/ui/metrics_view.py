@@ -52,6 +52,12 @@ def per_chunk_points(report: dict[str, Any]) -> list[dict[str, Any]]:
             if row.get(key) is not None and math.isfinite(float(row[key]))]
 
 
+def score_points(report: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """(chunk, value) points of one per-chunk score: each score has its own plot, its unit on its y axis."""
+    return [{"chunk": row["chunk"], PLOT_SCORES[key]: float(row[key])} for row in report.get("per_chunk") or []
+            if row.get(key) is not None and math.isfinite(float(row[key]))]
+
+
 def save_report(report: dict[str, Any], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / REPORT_FILE

@@ -1,12 +1,14 @@
-"""Who may change a saved project: the session that saved it.
+"""Who may change a saved project: the person who saved it (its account, else its browser).
 
 A saved project (`<projects-root>/<name>/`) can be opened by name from every session, so its name
 alone must not be enough to change it. The rule (also in the README):
 
-- The session that saves a project holds an owner key: a random secret made with `secrets`, kept in
-  that session's gr.State (`SessionState.owner_key`) and never sent to the page. The project folder
-  keeps only the key's SHA-256, in OWNER_FILE, a dot-file that the archive never packs and an import
-  never unpacks (studio/export/archive.py skips dot-files and takes only project members).
+- Whoever saves a project holds an owner key (`SessionState.owner_key`): a signed-in account's is made
+  from its account id on the server (studio/ui/visitors.py), a browser's is the random key its page
+  keeps in localStorage, and an API session's is a random secret made with `secrets` for that session.
+  So a reload, or another browser of the same account, is still the owner. The project folder keeps
+  only the key's SHA-256, in OWNER_FILE, a dot-file that the archive never packs and an import never
+  unpacks (studio/export/archive.py skips dot-files and takes only project members).
 - The owner changes its saved project in place: generate, refine, edit, export, save it again.
 - Any other session that opens it gets a copy in its own session folder, under a new id; every change
   of the saved one by a non-owner is refused with one line that says to open it.
@@ -111,7 +113,7 @@ def copy_into_session(workspace, session_hash: str | None, saved_dir: Path) -> P
 def check_save_name(workspace, session_hash: str | None, name: str) -> None:
     """Refuse a save name that is another session's project id (it would lock that session out of it)."""
     own = workspace.session_dir(session_hash)
-    if workspace.sessions_root.is_dir() and any(folder.parent != own for folder in workspace.sessions_root.glob(f"*/{name}")):
+    if any(folder != own and (folder / name).exists() for folder in workspace.visitor_folders()):
         raise StudioError(f"{name!r} is the id of another session's project; pick another name")
 
 

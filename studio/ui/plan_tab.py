@@ -3,6 +3,7 @@
 import gradio as gr
 
 from studio.config import PLANNERS
+from studio.project.model import MAX_SCENES
 
 # Column widths for the standard scene columns (id, title, event, entities, background, camera, chunks, prompts).
 # Backends whose models are built with random weights: their LLM plans run, but say nothing usable.
@@ -30,7 +31,7 @@ def build(ui) -> None:
             runnable, info = planner_choices(ui.preset)
             ui.planner = gr.Radio(runnable, value=ui.preset.planning.planner if ui.preset.planning.planner in runnable
                                   else runnable[0], label="Planner", info=info, elem_id="planner")
-            ui.num_scenes = gr.Number(label="Scenes", value=0, precision=0, minimum=0, maximum=24,
+            ui.num_scenes = gr.Number(label="Scenes", value=0, precision=0, minimum=0, maximum=MAX_SCENES,
                                       info="0: one per event in the prompt")
             ui.plan_btn = gr.Button("Plan", variant="primary", elem_id="plan-btn")
     ui.script_msg = gr.Markdown(elem_classes=["inline-message"], elem_id="plan-msg")
@@ -41,7 +42,7 @@ def build(ui) -> None:
     with gr.Row():
         ui.add_scene_btn = gr.Button("Add scene", size="sm", scale=1)
         ui.remove_row = gr.Number(label="Row to remove (0 = the last)", value=0, precision=0,
-                                  minimum=0, scale=1, min_width=160, elem_classes=["compact-number"])
+                                  minimum=0, maximum=MAX_SCENES, scale=1, min_width=160, elem_classes=["compact-number"])
         ui.remove_scene_btn = gr.Button("Remove scene", size="sm", scale=1)
         # Every cell edit is saved as it is made; the button stays for the /apply_script API only.
         ui.apply_btn = gr.Button("Apply edits", variant="primary", size="sm", elem_id="apply-btn", scale=1,
@@ -56,15 +57,16 @@ def build(ui) -> None:
     edit_inputs = [ui.project_id, ui.prompt, ui.scenes_df, ui.entities_df, ui.session]  # the session: owner check
     ui.edit_events = [ui.apply_btn.click(h.apply_script, inputs=edit_inputs,
                                          outputs=[ui.scenes_df, ui.entities_df, ui.script_msg], api_name="apply_script")]
-    # Adding or removing a row saves at once, like a cell edit (a removed scene is gone from every tab).
-    for button, handler, inputs in ((ui.add_scene_btn, h.add_scene, [ui.scenes_df]),
-                                    (ui.remove_scene_btn, h.remove_scene, [ui.scenes_df, ui.remove_row])):
-        changed = button.click(handler, inputs=inputs, outputs=[ui.scenes_df, ui.script_msg], api_visibility="private")
-        ui.edit_events.append(changed.success(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg],
-                                              api_visibility="private"))
-    # Every cell edit is checked (and saved when valid) at once: a bad cell is named inline, nothing is lost.
+    # Adding or removing a row saves at once, like a cell edit (a removed scene is gone from every tab); a
+    # refused one (row 9 of 4) saves nothing and its line stays.
+    tables = [ui.scenes_df, ui.entities_df, ui.script_msg]
+    row_inputs = [ui.project_id, ui.prompt, ui.scenes_df, ui.entities_df, ui.remove_row, ui.session]
+    for button, handler in ((ui.add_scene_btn, h.add_and_save), (ui.remove_scene_btn, h.remove_and_save)):
+        ui.edit_events.append(button.click(handler, inputs=row_inputs, outputs=tables, api_visibility="private"))
+    # Every cell edit is checked (and saved when valid) at once: a bad cell is named inline, nothing is lost;
+    # what saving normalised (a new row's id, a camera move's wording) is shown as saved.
     for table in (ui.scenes_df, ui.entities_df):
-        ui.edit_events.append(table.input(h.check_script, inputs=edit_inputs, outputs=[ui.script_msg],
+        ui.edit_events.append(table.input(h.check_script, inputs=edit_inputs, outputs=tables,
                                           api_visibility="private", trigger_mode="always_last"))
 
 

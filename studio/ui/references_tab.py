@@ -4,6 +4,7 @@ import random
 
 import gradio as gr
 
+from studio.project.model import MAX_SEED
 from studio.ui.handlers import IMAGE_SUFFIXES
 from studio.ui.sync import changed_marker
 
@@ -17,7 +18,7 @@ def build(ui) -> None:
     with gr.Row(equal_height=True):
         ui.ref_entity = gr.Dropdown(choices=[("All entities", "")], value="", label="Make references for",
                                     allow_custom_value=True, scale=2)
-        ui.ref_seed = gr.Number(label="Seed", value=-1, precision=0, minimum=-1, scale=1,
+        ui.ref_seed = gr.Number(label="Seed", value=-1, precision=0, minimum=-1, maximum=MAX_SEED, scale=1,
                                 info="-1: each entity's own")
         ui.ref_approve = gr.Checkbox(label="Approve as made", value=False, scale=1)
         ui.refs_btn = gr.Button("Make references", variant="primary", scale=1, elem_id="refs-btn")
@@ -73,7 +74,7 @@ def _card(ui, h, card: dict) -> None:
         return set_status(project_id, session, request, "rejected")
 
     def regenerate_fn(project_id, session, request: gr.Request, progress=gr.Progress()):
-        made = h.references(project_id, entity_id, random.randint(0, 2**31 - 1), False, session, request, progress)
+        made = h.references(project_id, entity_id, random.randint(0, MAX_SEED), False, session, request, progress)
         return (*made, changed_marker())
 
     def upload_fn(project_id, file, session, request: gr.Request):

@@ -73,29 +73,30 @@ class TabRenderer:
     def refine_view(self, project_id: str, scene_id: str, request: gr.Request):
         project_dir, project = self._load(project_id, request)
         if project is None or not project.script.scenes:
-            return gr.skip(), gr.skip()
-        scene = project.script.scene(_keep(scene_id, views.scene_choices(project)))
-        return views.draft_video(project_dir, scene), views.refined_video(project_dir, scene)
+            return gr.skip(), gr.skip(), gr.skip()
+        return views.refine_views(project_dir, project.script.scene(_keep(scene_id, views.scene_choices(project))))
 
 
     def metrics(self, project_id: str, request: gr.Request):
-        """The Export tab's metrics table and per-chunk plot, from the report the last export saved."""
+        """The Export tab's metrics table and per-chunk plots (one per score), from the report the last export saved."""
         from studio.ui import metrics_view
 
         _, project = self._load(project_id, request)
         report = None if project is None else metrics_view.load_report(self.handlers.metrics_dir(project.id, request))
         if report is None:
-            return gr.update(value=[], visible=False), gr.update(value=None, visible=False)
+            return (gr.update(value=[], visible=False),) + (gr.update(value=None, visible=False),) * len(metrics_view.PLOT_SCORES)
         import pandas as pd
 
-        points = pd.DataFrame(metrics_view.per_chunk_points(report), columns=["chunk", "score", "value"])
-        return (gr.update(value=metrics_view.metrics_rows(report), visible=True),
-                gr.update(value=points, visible=not points.empty))
+        plots = []
+        for key, label in metrics_view.PLOT_SCORES.items():
+            points = pd.DataFrame(metrics_view.score_points(report, key), columns=["chunk", label])
+            plots.append(gr.update(value=points, visible=not points.empty))
+        return (gr.update(value=metrics_view.metrics_rows(report), visible=True), *plots)
 
 
 def clear_chunk_form():
-    """Another scene was picked: the regenerate form must not keep the previous scene's chunk."""
-    return 0, -1, ""
+    """Another scene was picked: the regenerate form must not keep the previous scene's chunk, nor its player."""
+    return 0, -1, "", None, ""
 
 
 def changed_marker() -> int:
@@ -122,8 +123,8 @@ def wire(ui) -> None:
         dict(fn=r.generate_view, inputs=[ui.project_id, ui.gen_scene],
              outputs=[ui.timeline, ui.timeline_df, ui.draft_video], **private),
         dict(fn=r.refine_view, inputs=[ui.project_id, ui.refine_scene],
-             outputs=[ui.before_video, ui.after_video], **private),
-        dict(fn=r.metrics, inputs=[ui.project_id], outputs=[ui.metrics_table, ui.metrics_plot], **private),
+             outputs=[ui.before_video, ui.after_video, ui.xt_slice], **private),
+        dict(fn=r.metrics, inputs=[ui.project_id], outputs=[ui.metrics_table, *ui.metrics_plots], **private),
     ]
     # Events whose own outputs already hold the tables (or whose table is under the user's cursor).
     for event in ui.edit_events + [ui.plan_event]:
@@ -131,7 +132,16 @@ def wire(ui) -> None:
     for event in ui.change_events:
         follow_project(ui, event)
     follow_project(ui, ui.project_changed.change(lambda: None, **private), tables=False)
-    ui.gen_scene.input(clear_chunk_form, outputs=[ui.chunk_index, ui.chunk_seed, ui.chunk_prompt], **private)
+    # After Open, Import or Plan: what the page said about the project before (messages, exported files,
+    # the selected chunk) is cleared; the project's own state is drawn by the steps above.
+    messages = [ui.gen_msg, ui.chunk_msg, ui.refine_msg, ui.qa_msg, ui.batch_msg, ui.metrics]
+    files = [ui.chunk_video, ui.xt_slice, ui.archive_file, ui.scene_files, ui.timeline_file]
+    galleries = [ui.qa_table, ui.qa_plots, ui.plots]
+    for event in ui.project_switch_events + [ui.plan_event]:
+        event.then(lambda: ("",) * len(messages) + (None,) * len(files) + ([],) * len(galleries),
+                   outputs=messages + files + galleries, **private)
+    ui.gen_scene.input(clear_chunk_form, outputs=[ui.chunk_index, ui.chunk_seed, ui.chunk_prompt, ui.chunk_video,
+                                                  ui.chunk_msg], **private)
 
 
 def follow_project(ui, event, *, tables: bool = True):

@@ -12,6 +12,13 @@ TIMELINE_COLUMNS = ["chunk", "status", "approval", "takes", "seed", "seconds", "
 STATUS_LABELS = {"ready": "ready", "stale": "stale", "failed": "failed", "hidden": "hidden (past the count)", "pending": "not made"}
 
 
+def count_of(number: int, noun: str, plural: str | None = None) -> str:
+    """'1 scene', '2 scenes', '1 entity', '3 entities'."""
+    if number == 1:
+        return f"1 {noun}"
+    return f"{number} {plural or (noun[:-1] + 'ies' if noun.endswith('y') else noun + 's')}"
+
+
 def existing(path: Path | None) -> str | None:
     """`path` (computed by ProjectPaths, never read from a record) as a string if it is a file, else None."""
     return str(path) if path is not None and path.is_file() else None
@@ -67,20 +74,30 @@ def timeline_rows(scene: Scene) -> list[list]:
     return rows
 
 
+APPROVAL_MARKS = {"approved": "✓", "rejected": "✕"}
+
+
 def timeline_html(scene: Scene | None) -> str:
-    """A strip of chunk cells coloured by status; the legend says what each colour means."""
+    """A strip of chunk cells coloured by status, ringed and marked by approval; the legend says what each means."""
     if scene is None:
         return "<div class='timeline-empty'>No scene selected.</div>"
     cells = []
+    verdicts = {"approved": 0, "rejected": 0}
     for index, status in enumerate(chunk_states(scene)):
-        title = f"chunk {index}: {STATUS_LABELS[status]}"
-        cells.append(f"<div class='chunk-cell chunk-{status}' title='{html.escape(title)}'>{index}</div>")
+        approval = scene.chunks[index].approval if index < len(scene.chunks) else "pending"
+        mark, classes = APPROVAL_MARKS.get(approval, ""), f"chunk-cell chunk-{status}"
+        if mark:
+            verdicts[approval] += 1
+            classes += f" chunk-{approval}"
+        title = f"chunk {index}: {STATUS_LABELS[status]}" + (f", {approval}" if mark else "")
+        cells.append(f"<div class='{classes}' title='{html.escape(title)}'>{index}{mark}</div>")
     counts = {s: 0 for s in STATUS_LABELS}
     for status in chunk_states(scene):
         counts[status] += 1
-    legend = " ".join(f"<span class='legend legend-{s}'>{STATUS_LABELS[s]} {n}</span>" for s, n in counts.items() if n)
+    legend = [f"<span class='legend legend-{s}'>{STATUS_LABELS[s]} {n}</span>" for s, n in counts.items() if n]
+    legend += [f"<span class='legend legend-{v}'>{APPROVAL_MARKS[v]} {v} {n}</span>" for v, n in verdicts.items() if n]
     return (f"<div class='timeline'><div class='timeline-cells'>{''.join(cells)}</div>"
-            f"<div class='timeline-legend'>{legend}</div></div>")
+            f"<div class='timeline-legend'>{' '.join(legend)}</div></div>")
 
 
 def entity_cards(project: Project, project_dir: Path) -> list[dict]:
@@ -104,6 +121,15 @@ def scene_gallery(project: Project, project_dir: Path) -> list[tuple[str, str]]:
         if path:
             items.append((path, f"{i + 1}. {scene.title or scene.id}"))
     return items
+
+
+def refine_views(project_dir: Path, scene: Scene) -> tuple[str | None, str | None, str | None]:
+    """The Refine tab for one scene: its draft, its refined video and that video's X-T slice (None: not made)."""
+    from studio.refine.stage import XT_SLICE_NAME
+
+    refined = refined_video(project_dir, scene)
+    xt_slice = existing(ProjectPaths(project_dir).scene_dir(scene.id) / XT_SLICE_NAME)
+    return draft_video(project_dir, scene), refined, xt_slice if refined else None
 
 
 def scene_files(project: Project, project_dir: Path) -> list[str]:

@@ -1,8 +1,10 @@
 """The studio in headless Chromium: click through the five tabs, edit a cell, watch a video play.
 
 Every tab follows the project without pressing Open: a title edit reaches the Generate scene list, an
-approval remakes the scene images and updates the summary, Stop says what it kept (no error badge), an
-edit marks the chunks stale and export warns about them.
+approval remakes the scene images and updates the summary, a rejected reference leaves its scene image,
+Stop says what it kept (no error badge), an edit marks the chunks stale and export warns about them,
+export names the scene it left out, Refine shows the picked scene's own X-T slice, and a bad value is a
+line beside its button, never an Error badge.
 
 Playwright drives Debian's Chromium (/usr/bin/chromium; `scripts/setup.sh --test` installs it, since
 Playwright cannot download its own browser here). The studio runs on the animatic preset (fast, no
@@ -16,6 +18,7 @@ the same for the scene draft, a plain mp4 element.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import tempfile
 from pathlib import Path
@@ -130,48 +133,82 @@ def test_click_through_the_studio(page):
     expect(page.locator("#project-summary")).to_contain_text(f"1/{cards} references approved")
     expect(page.locator("#scene-gallery img")).to_have_count(2)
     expect(page.locator("#scene-images-msg")).not_to_contain_text("Scene images to make again")
+    # Rejecting the last card (the pine) remakes its scene's image without it: the picture changes.
+    settle(page)
+    before = scene_image_pixels(page, len(page.locator("#scene-gallery img").all()) - 1)
+    page.locator(".entity-card").last.get_by_role("button", name="Reject").click()
+    expect(page.locator(".entity-card").last).to_contain_text("rejected")
+    settle(page)
+    for _ in range(60):  # the gallery is drawn again once the image is remade
+        after = scene_image_pixels(page, len(page.locator("#scene-gallery img").all()) - 1)
+        if after["hash"] != before["hash"]:
+            break
+        page.wait_for_timeout(500)
+    assert after["hash"] != before["hash"], "the scene image still shows the rejected reference"
+    assert_no_error_badges(page)
     shoot(page, "references")
 
     # 3. Generate: the first scene streams chunk by chunk; then a video element really plays.
     page.get_by_role("tab", name="3 · Generate").click()
-    page.locator("#gen-scene").click()  # the scene list follows the title edit
+    page.locator("#gen-scene input").click()  # the scene list follows the title edit
     expect(page.get_by_role("option", name="2. Owl at dusk")).to_be_visible()
     page.keyboard.press("Escape")
     page.locator("#generate-btn").click()
     expect(page.locator("#gen-msg")).to_contain_text("Done: 2 new chunks", timeout=TIMEOUT_MS)
     expect(page.locator("#timeline .chunk-ready")).to_have_count(2)
     settle(page)
+    # A bad value is one line beside the buttons; no output gets an Error badge.
+    page.locator("#gen-chunks input").fill("999")
+    page.locator("#generate-btn").click()
+    expect(page.locator("#gen-msg")).to_contain_text("Chunks must be from 0 to")
+    settle(page)
+    assert_no_error_badges(page)
+    page.locator("#gen-chunks input").fill("0")
     live = play(page, "#live-video video")
     assert live["readyState"] >= 2 and live["currentTime"] > 0, live  # the HLS stream decodes and plays
     draft = play(page, "#draft-video video")
     assert draft["readyState"] >= 2 and draft["currentTime"] > 0, draft
     page.locator('#timeline-table [data-testid="cell-1-1"]').click()
     expect(page.locator("#regen-btn")).to_be_visible()
-    shoot(page, "generate")
 
     # Takes: a regeneration keeps the old version; one click on it in the gallery switches back; approve.
     page.get_by_label("Prompt for this chunk").fill("the fox jumps over a log")
     page.locator("#regen-btn").click()
-    expect(page.locator("#gen-msg")).to_contain_text("as take 2", timeout=TIMEOUT_MS)
+    expect(page.locator("#chunk-msg")).to_contain_text("as take 2", timeout=TIMEOUT_MS)
     expect(page.locator("#takes-gallery .thumbnail-item")).to_have_count(2)
     page.locator('#takes-gallery [aria-label="Thumbnail 1 of 2"]').click()
-    expect(page.locator("#gen-msg")).to_contain_text("now shows take 1")
+    expect(page.locator("#chunk-msg")).to_contain_text("now shows take 1")
+    expect(page.locator("#takes-gallery")).to_contain_text("take 1 · active")  # the caption is not cut
     expect(page.locator("#timeline .chunk-ready")).to_have_count(2)
     page.locator("#approve-chunk").click()
-    expect(page.locator("#gen-msg")).to_contain_text("chunk 1 approved")
+    expect(page.locator("#chunk-msg")).to_contain_text("chunk 1 approved")
     expect(page.locator("#timeline-table")).to_contain_text("approved")
+    expect(page.locator("#timeline .chunk-approved")).to_have_count(1)  # the strip shows the approval too
     settle(page)
     assert_no_error_badges(page)
+    shoot(page, "generate")
 
-    # 4. Refine, 5. Export.
+    # 4. Refine; another scene picked shows its own (no) X-T slice and no line about the first.
     page.get_by_role("tab", name="4 · Refine").click()
     page.locator("#refine-btn").click()
     expect(page.get_by_text("Seam score")).to_be_visible()
+    expect(page.locator("#xt-slice img")).to_have_count(1)
     shoot(page, "refine")
+    page.locator("#refine-scene input").click()
+    page.get_by_role("option", name="2. Owl at dusk").click()
+    expect(page.locator("#xt-slice img")).to_have_count(0)
+    expect(page.locator("#refine-msg")).not_to_contain_text("Seam score")
+    page.locator("#refine-scene input").click()
+    page.get_by_role("option", name="1.", exact=False).first.click()
+    expect(page.locator("#xt-slice img")).to_have_count(1)
+
+    # 5. Export: the scene not made yet is named, not dropped in silence.
     page.get_by_role("tab", name="5 · Export").click()
     page.locator("#export-btn").click()
     expect(page.locator("#metrics")).to_contain_text("frames")
+    expect(page.locator("#metrics")).to_contain_text("is left out: it has no finished chunk yet")
     expect(page.locator("#final-video video")).to_have_count(1)
+    expect(page.locator("#timeline-file")).to_contain_text(re.compile(r"timeline\s*\.otio"))  # name and suffix: two spans
     shoot(page, "export")
 
     # 6. Stop: a message saying what was kept, and no error badge.
@@ -193,10 +230,38 @@ def test_click_through_the_studio(page):
     expect(page.locator("#timeline .chunk-stale").first).to_be_visible()
     page.get_by_role("tab", name="5 · Export").click()
     page.locator("#export-btn").click()
-    expect(page.locator("#metrics")).to_contain_text("Exported although stale")
+    # Its only made scene is all stale now: nothing to export, said in the tab with the stale chunks named.
     expect(page.locator("#metrics")).to_contain_text("are stale")
     settle(page)
     assert_no_error_badges(page)
+
+    # 8. Another project planned: no line about the last one's chunks stays in the Generate tab.
+    page.get_by_role("tab", name="3 · Generate").click()
+    expect(page.locator("#gen-msg")).not_to_be_empty()
+    page.get_by_role("tab", name="1 · Plan").click()
+    page.locator("#prompt textarea").fill("A paper boat drifts down a rainy street.")
+    page.locator("#plan-btn").click()
+    expect(page.locator("#plan-msg")).to_contain_text("Planned 1 scene and")
+    page.get_by_role("tab", name="3 · Generate").click()
+    expect(page.locator("#gen-msg")).to_be_empty()
+    expect(page.locator("#chunk-msg")).to_be_empty()
+
+
+def scene_image_pixels(page, index: int) -> dict:
+    """The scene gallery's image `index`: its address and a digest of its pixels, read from the page."""
+    return page.evaluate(
+        """async (index) => {
+            const img = document.querySelectorAll('#scene-gallery img')[index];
+            await img.decode();
+            const canvas = document.createElement('canvas');
+            canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+            const context = canvas.getContext('2d');
+            context.drawImage(img, 0, 0);
+            const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+            let hash = 0;
+            for (let i = 0; i < data.length; i += 7) hash = (hash * 31 + data[i]) >>> 0;
+            return {src: img.currentSrc, hash};
+        }""", index)
 
 
 def assert_no_error_badges(page) -> None:

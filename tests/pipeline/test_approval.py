@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -116,3 +117,31 @@ def test_refine_says_which_scenes_it_refines_unapproved(generated, tmp_path, sma
     with pytest.raises(StudioError, match="no scene to refine with --approved-only: scene s0: chunks 0, 1 .*; "
                                           "scene s1: chunk 1"):
         scenes_to_refine(load_project(path), approved_only=True, warn=lines.append)
+
+
+def test_a_stale_chunk_past_a_lowered_count_blocks_nothing_and_every_hint_works(generated, tmp_path, small_preset_file,
+                                                                                capsys):
+    """Bug caught: a stale chunk past a lowered chunk count still counted, so `refine --approved-only`
+    skipped the scene, and its hint (`approve --all`) could not approve a stale chunk; follow each hint
+    printed and the refine goes through."""
+    path = copy_of(generated, tmp_path)
+    project = load_project(path)
+    project.script.scene("s0").chunks[1].status = "stale"  # an edit made it stale...
+    from studio.project.model import save_project
+
+    save_project(project, path)
+    assert main(["generate", str(path), "--preset", str(small_preset_file), "--scene", "s0", "--chunks", "1"]) == 0
+    assert main(["approve", str(path), "--scene", "s1", "--all"]) == 0  # ...then the count went down to 1
+    capsys.readouterr()
+    for _ in range(3):  # follow the hints the refusals print, as a person would
+        code = main(["refine", str(path), "--preset", str(small_preset_file), "--approved-only", "--scene", "s0"])
+        if code == 0:
+            break
+        hint = re.search(r"`python -m studio (.+?)`", capsys.readouterr().err)
+        assert hint, "a refusal without a hint to follow"
+        words = hint.group(1).replace("DIR", str(path)).split()
+        if words[0] in ("generate", "refine"):
+            words += ["--preset", str(small_preset_file)]
+        assert main(words) == 0
+    assert code == 0
+    assert (path / "scenes/s0/refined.mp4").is_file() and not load_project(path).script.scene("s0").refined_outdated

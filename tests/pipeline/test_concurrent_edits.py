@@ -16,6 +16,7 @@ import pytest
 
 from studio.generate.stage import generate_scene
 from studio.plan.tables import rows_to_script, script_to_rows
+from studio.project.approval import set_approval
 from studio.project.lock import LOCK_FILE, holds_project_lock, project_lock
 from studio.project.model import Scene, Script, load_project, new_project, save_project
 from studio.project.progress import SceneChangedError
@@ -118,3 +119,21 @@ def test_the_lock_is_reentrant_within_a_thread_and_exclusive_across_threads(tmp_
         try_from_another_thread()
     try_from_another_thread()
     assert tries == ["busy", "got it"] and not holds_project_lock(path)
+
+
+@pytest.mark.parametrize("approval", ["approved", "rejected"])
+def test_approving_a_chunk_while_its_scene_generates_stops_nothing_and_is_kept(tmp_path, preset, approval):
+    """Bug caught: the generator's save compared the scene's whole `chunks` record, approval included, so
+    approving or rejecting a finished chunk mid-generation raised SceneChangedError (the generation stopped),
+    or the generator wrote its own copy back over the approval."""
+    path = make_project(tmp_path / "p")
+    list(generate_scene(path, preset, "s1", num_chunks=1))
+
+    def approve_chunk_0():  # the Approve button (or `approve --chunk 0`) pressed while chunks 1-2 are made
+        set_approval(path, "s1", 0, approval)
+
+    events = list(generate_scene(path, preset, "s1", num_chunks=3, stop=EditOnce(approve_chunk_0)))
+    assert [e.index for e in events] == [1, 2]
+    scene = load_project(path).script.scene("s1")
+    assert [c.status for c in scene.chunks] == ["ready"] * 3
+    assert [c.approval for c in scene.chunks] == [approval, "pending", "pending"]

@@ -15,7 +15,8 @@ from studio.errors import StoppedError, StudioError
 from studio.media.video import read_video, save_frames
 from studio.project.model import Chunk, Scene, Script, load_project, new_project, save_project
 from studio.project.paths import ProjectPaths
-from studio.refine.stage import denoise_video, refine_scene, refine_size, sdedit_timesteps
+from studio.models.sdedit import denoise_video, sdedit_timesteps
+from studio.refine.stage import refine_scene, refine_size
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +251,7 @@ def test_guidance_rescale_pulls_the_guided_spread_towards_the_positive_predictio
 
     from studio.models.cache import get_component
     from studio.models.diffusion import encode_prompts
-    from studio.refine.stage import predict_windows
+    from studio.models.sdedit import predict_windows
 
     unet = get_component(tiny_preset, "refiner_unet")
     states = encode_prompts(get_component(tiny_preset, "tokenizer"), get_component(tiny_preset, "text_encoder"),

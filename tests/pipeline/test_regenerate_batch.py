@@ -60,7 +60,8 @@ def test_a_job_of_two_scenes_is_two_single_regenerations(generated, singles, tmp
 def test_the_command_line_takes_several_chunks(generated, singles, tmp_path, small_preset_file, capsys):
     job = copy_of(generated, tmp_path)
     # SCENE:K:SEED has its own seed; --seed and --prompt are for every chunk (--seed: those without their own).
-    assert main(["regenerate", str(job), "--preset", str(small_preset_file), "--scene", "s0", "--chunk", "1",
+    # (--scene with a chunk of another scene is a contradiction, refused: see test_cli.)
+    assert main(["regenerate", str(job), "--preset", str(small_preset_file), "--chunk", "s0:1",
                  "--chunk", "s1:0:11", "--seed", "12", "--prompt", "a fox sleeps"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [line for line in out if " remade " in line] == [

@@ -55,7 +55,7 @@ def test_only_the_window_changes_and_its_outer_frames_stay(preset, chunks, heale
 
 def test_the_window_is_one_sdedit_pass_at_the_seam_strength_blended_by_the_crossfade(preset, chunks, healed):
     from studio.generate.seam import HEALING_MODE, blend_window
-    from studio.refine.sdedit import sdedit_frames
+    from studio.models.sdedit import sdedit_frames
 
     left, right = chunks
     window = np.concatenate([left[-4:], right[:4]])  # (8, 32, 32, 3)
@@ -100,10 +100,10 @@ def test_a_pass_that_continues_the_motion_lowers_the_boundary_score(tiny_preset,
     """With a pass that returns the seamless continuation (what a trained refiner aims at), the cross-fade
     and the score around it do their part: most of the seam's jump is gone. No model runs here, so this
     uses the tiny preset's own window of 16 (8 + 8 frames)."""
-    import studio.refine.sdedit
+    import studio.models.sdedit
 
     seamless_window = _pan(10 + 8, 16)  # the last 8 frames of chunk k and 8 that follow them without a jump
-    monkeypatch.setattr(studio.refine.sdedit, "sdedit_frames", lambda *args, **kwargs: seamless_window)
+    monkeypatch.setattr(studio.models.sdedit, "sdedit_frames", lambda *args, **kwargs: seamless_window)
     healing = heal_seam(tiny_preset, *chunks, prompt=PROMPT, seed=0)
     assert healing.window == (8, 8)
     assert healing.score_after < 0.5 * healing.score_before

@@ -7,15 +7,18 @@ exported video's frames) in each format: .otio, FCP 7 XML, FCPXML and CMX 3600 E
 from __future__ import annotations
 
 import json
+import re
+import shutil
+from xml.etree import ElementTree
 
 import opentimelineio as otio
 import pytest
 
 from studio.cli import main
 from studio.export.stage import count_frames
-from studio.export.timeline import write_timeline
+from studio.export.timeline import editor_text, write_timeline
 from studio.media.video import load_frames, save_frames
-from studio.project.model import load_project
+from studio.project.model import load_project, save_project
 from studio.project.paths import ProjectPaths
 
 
@@ -75,3 +78,38 @@ def test_each_editor_format_parses_back(project_dir, suffix):
 def test_a_timeline_of_an_unknown_format_is_refused_before_any_work(project_dir, capsys):
     assert main(["export", str(project_dir), "--timeline", str(project_dir / "cut.mov")]) == 2
     assert "must end in one of .otio, .xml, .fcpxml, .edl" in capsys.readouterr().err
+
+
+HOSTILE_TITLES = ["it's \"quoted\"", "a <b> & c; d > e", "one\n002  AX V C 00:00:00:00 00:00:01:00\n* FROM CLIP NAME: forged",
+                  "bell\x07 escape\x1b[31m red nul\x00 tab\t return\r", "zero\u200bwidth \u2028separator ünïcode ☃"]
+
+
+def hostile_copy(project_dir, destination):
+    """The exported project, its two scenes retitled with quotes, markup, an EDL event and control characters."""
+    shutil.copytree(project_dir, destination)
+    project = load_project(destination)
+    for scene, title in zip(project.script.scenes, HOSTILE_TITLES[:2] if destination.name.endswith("a") else HOSTILE_TITLES[2:]):
+        scene.title, scene.event = title, title + " event"
+    save_project(project, destination)
+    return destination
+
+
+@pytest.mark.parametrize("suffix", [".otio", ".xml", ".fcpxml", ".edl"])
+def test_hostile_titles_give_timelines_that_read_back_in_every_format(project_dir, tmp_path, suffix, capsys):
+    """Bugs caught: a newline in a title injected an EDL event, an apostrophe crashed the FCPXML adapter
+    (traceback), control characters made both XML formats unparsable and a NUL cut the OTIO name."""
+    for name in ("hostile-a", "hostile-b"):
+        copy = hostile_copy(project_dir, tmp_path / name)
+        cut = copy / f"cut{suffix}"
+        assert main(["export", str(copy), "--timeline", str(cut)]) == 0, capsys.readouterr().err
+        text = cut.read_text(encoding="utf-8")
+        if suffix in (".xml", ".fcpxml"):
+            ElementTree.fromstring(text.encode("utf-8"))  # well-formed XML, not just what the adapter tolerates
+        if suffix == ".edl":  # one event line per scene: the title's newline started none
+            assert len([line for line in text.splitlines() if re.match(r"\d{3}\s", line)]) == 2
+        timeline = otio.adapters.read_from_file(str(cut), **({"rate": 24} if suffix == ".edl" else {}))
+        names = [clip.name for clip in timeline.find_clips()]
+        assert len(names) == 2 and all(name.isprintable() and name == name.strip() for name in names)
+        originals = [s.title for s in load_project(copy).script.scenes]
+        for name, original in zip(names, originals):  # every visible word kept, in order
+            assert name.replace("\u2019", "'").split() == editor_text(original).split()

@@ -151,7 +151,7 @@ def die_at_each_point(tmp_path, monkeypatch, source, action, check) -> int:
     probe = tmp_path / "probe"
     shutil.copytree(source, probe)
     total = count_points(monkeypatch, lambda: action(probe))
-    assert total >= 6  # the files and project.json, each a temp file and a rename
+    assert total >= 4  # at least two files (a video, a record or a timeline), each a temp file and a rename
     for kill_at in range(1, total + 1):
         path = tmp_path / f"killed-{kill_at}"
         shutil.copytree(source, path)

@@ -183,9 +183,9 @@ def test_queue_is_bounded_and_refuses_the_extra_job_clearly(tmp_path, monkeypatc
         gate.set()
         for job in (running, waiting):
             job.result(timeout=JOIN_SECONDS)
-            assert job.outputs()[-1][-1].startswith("Done: 1 new chunks")
+            assert job.outputs()[-1][-1].startswith("Done: 1 new chunk")
         # The refused user can try again once there is room.
-        assert clients[2].predict(plans[2][0], "", 1, api_name="/generate")[-1].startswith("Done: 1 new chunks")
+        assert clients[2].predict(plans[2][0], "", 1, api_name="/generate")[-1].startswith("Done: 1 new chunk")
     finally:
         gate.set()
         demo.close()

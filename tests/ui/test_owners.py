@@ -88,13 +88,13 @@ def test_another_session_changes_nothing_of_a_saved_project(studio):
     assert copy_id.startswith("p-") and "belongs to another session: opened a copy" in message
     copies = list(demo.studio.workspace.sessions_root.glob(f"*/{copy_id}"))
     assert len(copies) == 1 and not (copies[0] / ".owner").exists()
-    assert bob.predict(copy_id, scene_id, 2, api_name="/generate")[-1].startswith("Done: 1 new chunks")
+    assert bob.predict(copy_id, scene_id, 2, api_name="/generate")[-1].startswith("Done: 1 new chunk")
     assert folder_digest(saved) == before
     assert bob.predict(copy_id, "bobs-film", api_name="/save")[0] == "bobs-film"  # his to keep, under his name
 
     # The owner still works on it in place.
     assert alice.predict("alice-film", api_name="/open")[0] == "alice-film"
-    assert alice.predict("alice-film", scene_id, 2, api_name="/generate")[-1].startswith("Done: 1 new chunks")
+    assert alice.predict("alice-film", scene_id, 2, api_name="/generate")[-1].startswith("Done: 1 new chunk")
     assert folder_digest(saved) != before
 
 

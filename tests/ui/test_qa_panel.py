@@ -27,7 +27,7 @@ def test_the_strip_flags_the_chunk_and_a_click_opens_its_regeneration(handlers):
     assert [(r[0], r[1]) for r in rows] == [(0, "ok"), (1, "ok"), (2, "FLAGGED"), (3, "FLAGGED")]
     assert "colour drift" in rows[2][4] and "2 of 4 chunks flagged" in message
     click = gr.SelectData(None, {"index": [2, 4], "value": rows[2][4], "row_value": rows[2]})
-    index, seed, prompt = qa.open_regeneration("p", "a", click, request)
+    index, seed, prompt, message = qa.open_regeneration("p", "a", click, request)
     assert (index, prompt) == (2, "p") and 0 <= seed < 2**31
 
 
@@ -38,7 +38,7 @@ def test_after_export_the_plots_and_the_timeline_are_offered(handlers):
     handlers.export("p", False, request)
     plots, timeline = qa.export_views("p", "OpenTimelineIO (.otio)", request)
     assert [p.rsplit("/", 1)[-1] for p in plots] == ["a.png", "b.png"]
-    assert timeline == str(project_dir / "p.otio")
+    assert timeline == str(project_dir / "timeline.otio")  # named by the studio, never after a session's project id
     clips = list(otio.adapters.read_from_file(timeline).find_clips())
     assert [c.name for c in clips] == ["A", "B"] and [c.duration().to_frames() for c in clips] == [40, 40]
     assert "colour drift" in clips[0].markers[2].name

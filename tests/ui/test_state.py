@@ -66,16 +66,74 @@ def test_save_moves_the_project_out_of_the_session_and_cleanup_keeps_it(projects
         workspace.save("bob", third, "my-film")
 
 
-def test_stale_session_folders_are_removed(projects_root):
+def _age(folder, seconds_ago: float) -> None:
     import os
+    import time
+
+    for path in [folder, *folder.rglob("*")]:
+        os.utime(path, (time.time() - seconds_ago,) * 2)
+
+
+def test_idle_visitor_folders_are_removed_and_a_reload_removes_nothing(projects_root):
+    """Catches: API sessions that never send a heartbeat keeping their folders for ever (no idle sweep), a
+    browser's folder deleted on a reload (cleanup_session removing the browser folder), a running job's folder
+    swept because only the folder's own mtime was looked at, and an account's folder ever being swept."""
+    from studio.ui.state import BROWSERS_DIR, USERS_DIR, Visitor
 
     workspace = Workspace(projects_root)
-    _, folder = _make(workspace, "old")
-    session_folder = folder.parent
-    os.utime(session_folder, (0, 0))
-    _, fresh = _make(workspace, "new")
-    assert workspace.cleanup_stale_sessions() == 1
-    assert not session_folder.exists() and fresh.exists()
+    key = "k" * 43
+    workspace.bind("tab-1", key)
+    _, api_project = _make(workspace, "api-client")
+    _, busy_project = _make(workspace, "busy-client")
+    _, browser_project = _make(workspace, "tab-1")
+    _, user_project = _make(workspace, Visitor("user", "1234"))
+    assert browser_project.parent.parent.name == BROWSERS_DIR and user_project.parent.parent.name == USERS_DIR
+    for project in (api_project, browser_project, user_project):
+        _age(project.parent, 2 * 3600)  # two hours without a request or a written file
+    _age(busy_project.parent, 2 * 3600)
+    (busy_project / "chunk.npz").write_bytes(b"written just now")  # a job running in it
+    assert workspace.sweep_idle() == 1
+    assert not api_project.exists() and busy_project.exists() and browser_project.exists() and user_project.exists()
+    # A reload: gradio ends the tab's session; the next page binds the same key and finds the project.
+    assert not workspace.cleanup_session("tab-1")
+    workspace.bind("tab-2", key)
+    assert workspace.locate("tab-2", browser_project.name) == browser_project
+    # A browser gone for longer than its limit is swept; an account never is.
+    _age(browser_project.parent, 8 * 86400)
+    _age(user_project.parent, 800 * 86400)
+    assert workspace.sweep_idle() == 1 and not browser_project.exists() and user_project.exists()
+
+
+def test_idle_limits_from_the_environment(projects_root, monkeypatch):
+    monkeypatch.setenv("STUDIO_SESSION_IDLE_HOURS", "0.5")
+    workspace = Workspace(projects_root)
+    _, project = _make(workspace, "api-client")
+    _age(project.parent, 3600)
+    assert workspace.sweep_idle() == 1
+    monkeypatch.setenv("STUDIO_SESSION_IDLE_HOURS", "soon")
+    with pytest.raises(StudioError, match="STUDIO_SESSION_IDLE_HOURS must be a number above 0"):
+        workspace.sweep_idle()
+
+
+def test_the_projects_root_is_on_persistent_storage_when_a_space_has_it(tmp_path, monkeypatch):
+    """Catches: a Space's projects (and its accounts' folders) kept on its disk, which a restart wipes."""
+    from studio.ui import state
+
+    monkeypatch.delenv("STUDIO_PROJECTS_ROOT", raising=False)
+    monkeypatch.setattr(state, "PERSISTENT_STORAGE", tmp_path / "data")
+    assert state.default_projects_root() != (tmp_path / "data" / "projects").resolve()
+    (tmp_path / "data").mkdir()
+    assert state.default_projects_root() == (tmp_path / "data" / "projects").resolve()
+    monkeypatch.setenv("STUDIO_PROJECTS_ROOT", str(tmp_path / "mine"))
+    assert state.default_projects_root() == (tmp_path / "mine").resolve()
+
+
+def test_a_browser_key_must_be_unguessable(projects_root):
+    workspace = Workspace(projects_root)
+    for bad in ("", "short", "k" * 42, "user:1234" + "k" * 40, None, 7):
+        with pytest.raises(StudioError, match="browser key is malformed"):
+            workspace.bind("tab", bad)
+    assert workspace.visitor("tab").kind == "session"
 
 
 def test_session_state_copies_get_their_own_stop_flag():

@@ -1,4 +1,4 @@
-"""Window layout and the randomized-blending law (studio.refine.blending)."""
+"""Window layout and the randomized-blending law (studio.models.blending)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from studio.errors import ValidationError
-from studio.refine.blending import (
+from studio.models.blending import (
     blend_sources,
     check_window,
     fixed_sources,

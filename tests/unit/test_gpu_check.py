@@ -11,17 +11,18 @@ from pathlib import Path
 import pytest
 
 from studio.errors import StudioError
-from studio.gpu_check import ROOT, install_missing, missing_requirements, read_requirements, summary_table
+from studio.gpu_check import ROOT, held_constraints, install_resolved, read_requirements, summary_table
 
 
-def _fake_wheel(folder: Path, name: str = "zzz_fake", version: str = "1.0") -> Path:
-    """A minimal pure-Python wheel, as pip builds them."""
+def _fake_wheel(folder: Path, name: str = "zzz_fake", version: str = "1.0", requires: tuple[str, ...] = ()) -> Path:
+    """A minimal pure-Python wheel, as pip builds them (with Requires-Dist lines for `requires`)."""
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / f"{name}-{version}-py3-none-any.whl"
     info = f"{name}-{version}.dist-info"
     files = {
         f"{name}/__init__.py": "VALUE = 42\n",
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n"
+                            + "".join(f"Requires-Dist: {r}\n" for r in requires),
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*files, f"{info}/RECORD"])
@@ -37,19 +38,30 @@ def test_the_wheel_list_pins_every_package():
     assert all("==" in requirement for requirement in requirements)
 
 
-def test_only_the_missing_packages_are_installed_from_the_local_wheels(tmp_path):
+def test_the_wheel_set_is_resolved_against_this_machine_and_installed_beside_it(tmp_path):
+    """Catches: a wheel installed only when its package is absent and with --no-deps (a dependency the set needs
+    never came, an old version stayed), an install into the machine's own site-packages, and a set that would
+    replace the machine's torch being installed anyway instead of refused in one line."""
+    import importlib.metadata
+
     wheels = tmp_path / "wheels"
-    _fake_wheel(wheels)
-    assert missing_requirements(["pytest==0.0.1", "zzz-fake==1.0"]) == ["zzz-fake==1.0"]  # any pytest will do
+    _fake_wheel(wheels, requires=("zzz-dep>=2",))
+    _fake_wheel(wheels, "zzz_dep", "2.0")
+    _fake_wheel(wheels, "torch", "0.0.1")
+    pytest_pin = f"pytest=={importlib.metadata.version('pytest')}"
     target = tmp_path / "site"
-    assert install_missing(wheels, target, ["pytest==0.0.1", "zzz-fake==1.0"]) == ["zzz-fake==1.0"]
-    assert (target / "zzz_fake" / "__init__.py").read_text() == "VALUE = 42\n"
-    assert not (target / "pytest").exists() and not (target / "_pytest").exists()
+    assert sorted(install_resolved(wheels, target, ["zzz-fake==1.0", pytest_pin])) == ["zzz-dep==2.0", "zzz-fake==1.0"]
+    assert (target / "zzz_fake" / "__init__.py").read_text() == "VALUE = 42\n" and (target / "zzz_dep").is_dir()
+    assert not (target / "_pytest").exists()  # already here at that version: not installed again
+    assert any(held.startswith("torch==") for held in held_constraints())
+    with pytest.raises(StudioError, match="does not resolve") as raised:
+        install_resolved(wheels, tmp_path / "other", ["torch==0.0.1"])
+    assert "\n" not in str(raised.value) and not (tmp_path / "other" / "torch").exists()
 
 
 def test_a_missing_wheel_folder_says_what_to_run(tmp_path):
     with pytest.raises(StudioError, match="run scripts/gpu_wheels.sh"):
-        install_missing(tmp_path / "absent", tmp_path / "site", ["zzz-fake==1.0"])
+        install_resolved(tmp_path / "absent", tmp_path / "site", ["zzz-fake==1.0"])
 
 
 @pytest.mark.slow

@@ -221,3 +221,34 @@ def test_unavailable_clip_model_leaves_the_other_metrics(videos, tiny_preset, mo
     assert report["clip_score"] is None and "no-such-clip" in report["clip_note"]
     assert report["scuts"] == 0 and math.isfinite(report["mawe"])
     assert "CLIP score: n/a (not computed" in format_report(report)
+
+
+def test_a_long_video_is_measured_in_bounded_batches(tmp_path, monkeypatch):
+    """Bug caught: `eval` decoded the whole video and resized every frame to 256x256 at once (a 10,000-frame
+    16x16 video took 3.9 GB): no array of frames handed to the measurements may grow with the video."""
+    from studio.metrics import mawe, report
+
+    frames = np.stack([np.roll(texture(3, 16, 64)[:, :16], i, axis=1) for i in range(300)])  # (300, 16, 16, 3)
+    path = write_mp4(frames, tmp_path / "long.mp4", FPS)
+    held = []
+    resize = mawe.resize_for_analysis
+
+    def counting_resize(batch, *args, **kwargs):
+        held.append(len(batch))
+        return resize(batch, *args, **kwargs)
+
+    monkeypatch.setattr(mawe, "resize_for_analysis", counting_resize)
+    result = report.evaluate_video(path, plots_dir=tmp_path / "plots")
+    assert result["frames"] == 300 and sum(held) == 300
+    assert max(held) <= report.EVAL_BATCH_FRAMES < 300
+    assert len(result["per_chunk"]) == 300 // 8 + 1 and math.isfinite(result["mawe"])
+
+
+def test_the_size_refusal_names_the_limit_it_applies(tmp_path):
+    """Bug caught: the refusal told people to resize to 1920x1080 while the limit is 2560x1440."""
+    from studio.metrics.report import check_video_size
+
+    check_video_size(tmp_path / "qhd.mp4", 2560, 1440)  # the limit itself is measured
+    with pytest.raises(StudioError, match=r"3840x2160.*at most 2560x1440") as error:
+        check_video_size(tmp_path / "uhd.mp4", 3840, 2160)
+    assert "1920x1080" not in str(error.value)

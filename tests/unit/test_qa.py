@@ -128,3 +128,26 @@ def test_cli_json_and_plots(tmp_path, capsys):
     assert (plots / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["qa", str(project_dir), "--scene", "nope"]) == 2
     assert "scene 'nope' is not in the script" in capsys.readouterr().err
+
+
+def test_a_fifo_in_place_of_a_chunk_or_an_image_is_skipped_not_waited_on(tmp_path):
+    """Bug caught: `qa` opened a chunk file (or a reference image) that was a FIFO and waited for a writer
+    for ever; only regular files are opened."""
+    import os
+    import subprocess
+    import sys
+
+    project_dir = make_project(tmp_path)
+    paths = ProjectPaths(project_dir)
+    for fifo in (paths.take_frames("a", 1, 1), paths.entity_image("fox")):
+        fifo.unlink()
+        os.mkfifo(fifo)
+    try:
+        done = subprocess.run([sys.executable, "-m", "studio", "qa", str(project_dir), "--json", "--scene", "a",
+                               "--preset", "animatic"], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("qa waited on a FIFO")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["chunks"]
+    assert [r["flagged"] for r in rows] == [False, True, False, False]
+    assert "missing or corrupt" in rows[1]["reason"]

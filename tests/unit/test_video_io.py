@@ -1,6 +1,7 @@
 """Video and chunk files: h.264 mp4 read back frame for frame; atomic, validated chunk files."""
 
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from studio.errors import StudioError
 from studio.media.video import load_frames, load_scene_frames, read_video, save_frames, write_mp4
 from studio.project.model import Chunk, Scene
+from studio.project.paths import ProjectPaths
 
 
 def gradient_frames(count=12, size=32):
@@ -44,9 +46,12 @@ def test_chunk_files_round_trip_exactly_and_refuse_corruption(tmp_path):
 
 def test_scene_frames_concatenate_ready_chunks_only(tmp_path):
     first, second, third = gradient_frames(16), gradient_frames(8), gradient_frames(8)
+    paths = ProjectPaths(tmp_path)
     for index, frames in enumerate((first, second, third)):
-        save_frames(frames, tmp_path / f"chunk_{index:03d}.npz")
-    chunks = [Chunk(index=i, seed=i, prompt="p", frames=f"chunk_{i:03d}.npz") for i in range(3)]
+        target = paths.take_file("s", index, 1, "npz")
+        target.parent.mkdir(parents=True)
+        save_frames(frames, target)
+    chunks = [Chunk(index=i, seed=i, prompt="p") for i in range(3)]
     scene = Scene(id="s", title="s", event="e", chunks=chunks)
     assert load_scene_frames(tmp_path, scene).shape[0] == 32
     chunks[2].status = "stale"
@@ -99,3 +104,60 @@ def test_a_kill_mid_write_leaves_the_old_chunk_file(tmp_path):
     assert leftovers and all(name.startswith(".") for name in leftovers), leftovers
     remove_temp_files(path.parent)
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+WRITE_UNDER_A_FILE_SIZE_LIMIT = """
+import resource, signal, sys
+import numpy as np
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
+from studio.errors import StudioError
+from studio.media.video import write_mp4
+frames = np.random.default_rng(0).integers(0, 255, (40, 64, 64, 3), dtype=np.uint8)
+try:
+    write_mp4(frames, sys.argv[1], 8)
+except StudioError as error:
+    print(error)
+    sys.exit(2)
+"""
+
+
+def test_a_video_that_cannot_be_written_whole_is_one_line_and_replaces_nothing(tmp_path):
+    """Bugs caught: imageio never checks how ffmpeg ended, so a write that failed part-way (a full disk)
+    replaced the video with a cut file and reported success; a dead ffmpeg gave its 12-line dump."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "scene.mp4"
+    target.write_bytes(b"the previous video")
+    done = subprocess.run([sys.executable, "-c", WRITE_UNDER_A_FILE_SIZE_LIMIT, str(target)], capture_output=True,
+                          text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert len(done.stdout.strip().splitlines()) == 1 and "could not write the video scene.mp4" in done.stdout
+    assert target.read_bytes() == b"the previous video"
+    assert [p.name for p in tmp_path.iterdir()] == ["scene.mp4"]  # no temporary file left
+
+
+def test_a_full_disk_says_where_to_free_space_in_one_line(tmp_path, monkeypatch, capsys):
+    """Bug caught: a full disk said "check the paths given" (the paths were fine), and an OSError carrying
+    a library's multi-line log printed all of it."""
+    import errno
+
+    import studio.metrics as report
+    from studio.cli import main
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "plots" / "x.png"))
+
+    monkeypatch.setattr(report, "evaluate_video", full)
+    assert main(["eval", str(tmp_path / "any.mp4")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "check the paths" not in err
+    assert f"no space left writing into {tmp_path / 'plots'}" in err and "free space there" in err and "df -h /" in err
+
+    def dump(*args, **kwargs):
+        raise OSError("[Errno 32] Broken pipe\n\nFFMPEG COMMAND:\nffmpeg -y ...\n\nFFMPEG STDERR OUTPUT:\n" + "x\n" * 9)
+
+    monkeypatch.setattr(report, "evaluate_video", dump)
+    assert main(["eval", str(tmp_path / "any.mp4")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

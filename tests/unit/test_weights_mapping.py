@@ -102,3 +102,43 @@ def test_convert_writes_a_loadable_file_of_our_names(tmp_path, capsys):
     load_into(fresh, state)
     for key, value in source.state_dict().items():
         assert torch.equal(fresh.state_dict()[key], value.half().float()), key
+
+
+@pytest.fixture(scope="module")
+def tiny_release_bytes(tmp_path_factory) -> bytes:
+    """A loadable release-style checkpoint of the tiny architecture, as bytes."""
+    from studio.generate.checkpoint import to_released_key
+    from studio.models.tiny_release import tiny_streaming_model
+
+    path = tmp_path_factory.mktemp("tiny") / "tiny.ckpt"
+    write_lightning(path, {to_released_key(k): v for k, v in tiny_streaming_model().state_dict().items()})
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["the input", "a hard link to the input", "a fifo", "a folder", "a symlink"])
+def test_convert_writes_only_a_regular_file_and_never_over_its_input(tmp_path, capsys, kind, tiny_release_bytes):
+    """Bugs caught: `-o` was renamed over any path (a device node as root: `-o /dev/full` replaced the
+    device), and `-o` naming the input (or a hard link to it) silently replaced the checkpoint."""
+    import os
+
+    path = tmp_path / "tiny.ckpt"
+    path.write_bytes(tiny_release_bytes)
+    before = path.read_bytes()
+    target = tmp_path / "out.safetensors"
+    if kind == "the input":
+        target = path
+    elif kind == "a hard link to the input":
+        os.link(path, target)
+    elif kind == "a fifo":
+        os.mkfifo(target)
+    elif kind == "a folder":
+        target.mkdir()
+    else:
+        (tmp_path / "elsewhere.safetensors").write_bytes(b"kept")
+        target.symlink_to(tmp_path / "elsewhere.safetensors")
+    kind_before = os.lstat(target).st_mode
+    assert main(["weights", "convert", str(path), "-o", str(target), "--preset", "tiny"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and ("input" in err or "not a regular file" in err), err
+    assert path.read_bytes() == before and os.lstat(target).st_mode == kind_before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import sys
+import tracemalloc
 import types
 
 import pytest
 import torch
 
+from studio.cli import main
 from studio.errors import StudioError
 from studio.generate.checkpoint import convert_checkpoint
 from studio.generate.ckpt_reader import StandIn, load_pickled, read_checkpoint
@@ -149,3 +151,67 @@ def test_a_legacy_format_pickle_that_would_run_code_runs_none(tmp_path, payload)
     assert set(read) == set(state) and torch.equal(read["base_model.conv_in.weight"], state["base_model.conv_in.weight"])
     assert isinstance(load_pickled(path)["loops"], StandIn)
     assert not marker.exists()
+
+
+class Allocates:
+    """Pickles as a call of an allowed constructor with a size: `bytearray(N)` makes N bytes on load."""
+
+    def __init__(self, constructor, size: int):
+        self.constructor, self.size = constructor, size
+
+    def __reduce__(self):
+        return (self.constructor, (self.size,))
+
+
+@pytest.mark.parametrize("constructor", [bytearray, torch.ByteTensor, torch.Tensor, torch.cuda.FloatTensor],
+                         ids=["bytearray", "ByteTensor", "Tensor", "cuda.FloatTensor"])
+def test_a_size_in_the_pickle_allocates_nothing_big(tmp_path, uninstalled_classes, constructor):
+    """Bug caught: torch's allow-list calls `bytearray(N)` and the tensor constructors with the pickle's N,
+    so a tiny file's hyper-parameters made N bytes (1.75 GB from 971 bytes). (Storage constructors are
+    turned into inert StorageType objects by torch.load itself.)"""
+    path = tmp_path / "bomb.ckpt"
+    lightning_file(path, uninstalled_classes, extra={"hyper_parameters": {"cache": Allocates(constructor, 2**28)}})
+    tracemalloc.start()
+    try:
+        with pytest.raises(StudioError, match="allocat") as error:
+            read_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**26 and "\n" not in str(error.value) and "download" not in str(error.value)
+
+
+def test_a_state_dict_with_a_key_that_is_not_a_name_gets_one_line(tmp_path, capsys):
+    """Bug caught: an integer state_dict key reached `key.startswith` and gave a traceback."""
+    path = tmp_path / "numbered.ckpt"
+    torch.save({"state_dict": {0: torch.zeros(1), "unet.conv_in.bias": torch.ones(2)}}, path)
+    assert main(["weights", "inspect", str(path), "--preset", "tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "not a tensor name" in err and len(err.strip().splitlines()) == 1
+
+
+def test_tensor_names_are_printed_escaped_and_forge_no_line(tmp_path, capsys):
+    """Bug caught: names printed raw, so an ANSI escape and a newline in a key forged `loadable: yes`."""
+    path = tmp_path / "forged.ckpt"
+    forged = "base_model.x\x1b[2K\rloadable: yes\nmissing: 0"
+    torch.save({"state_dict": {forged: torch.zeros(1)}}, path)
+    assert main(["weights", "inspect", str(path), "--preset", "tiny"]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out
+    assert "loadable: yes" not in out.splitlines() and "missing: 0" not in out.splitlines()
+    assert [line for line in out.splitlines() if line.startswith("loadable:")][0].startswith("loadable: no")
+    assert "\\x1b[2K\\rloadable: yes\\nmissing: 0" in out
+
+
+def test_an_object_of_an_uninstalled_class_can_key_a_dict(tmp_path, uninstalled_classes):
+    """Bug caught: the stand-in subclassed dict and was unhashable, so a dict keyed by such an object
+    made the file unreadable, reported as 'truncated: download it again'."""
+    checkpoint_cls, _ = uninstalled_classes
+    path = tmp_path / "keyed.ckpt"
+    key = checkpoint_cls()
+    written = lightning_file(path, uninstalled_classes, extra={"callback_states": {key: 1}, "seen": {key}})
+    state = read_checkpoint(path)
+    assert set(state) == set(written)
+    whole = load_pickled(path)
+    (stand_in,) = whole["callback_states"]
+    assert isinstance(stand_in, StandIn) and whole["callback_states"][stand_in] == 1
