@@ -27,12 +27,18 @@ bench:
 screenshots:
 	STUDIO_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/browser -q
 
-# Mutation testing (mutmut) over the memory, blending, project and archive modules; `make mutate-results` lists
-# the survivors. MUTATE_PATHS narrows it (one module takes minutes on two cores).
-MUTATE_PATHS ?= studio/generate/cam.py,studio/generate/apm.py,studio/refine/blending.py,studio/project/model.py,studio/project/json_input.py,studio/export/archive.py
+# Mutation testing (mutmut) of the generate, refine, project, cluster and ui/owners modules, each against its
+# own fast tests (scripts/mutate.sh lists them), in a throwaway snapshot of the tree, at most MUTATE_SECONDS
+# per module; `make mutate-results` prints the scores and survivors (.mutate/MODULE.txt). One module alone:
+# `make mutate-refine`; several side by side: `make -j3 mutate-generate mutate-refine mutate-project`.
+MUTATE_MODULES ?= generate refine project cluster owners
+MUTATE_SECONDS ?= 1800
+MUTATE_PYTHON ?= $(CURDIR)/.venv/bin/python
 mutate:
-	.venv/bin/python -m mutmut run --paths-to-mutate $(MUTATE_PATHS) --tests-dir tests/unit \
-		--runner ".venv/bin/python -m pytest -x -q -p no:cacheprovider tests/unit/test_cam.py tests/unit/test_apm.py tests/unit/test_blending.py tests/unit/test_project.py tests/unit/test_fuzz_project.py tests/unit/test_archive.py"
+	for module in $(MUTATE_MODULES); do PYTHON=$(MUTATE_PYTHON) nice -n 10 bash scripts/mutate.sh $$module $(MUTATE_SECONDS); done
+
+mutate-%:
+	PYTHON=$(MUTATE_PYTHON) nice -n 10 bash scripts/mutate.sh $* $(MUTATE_SECONDS)
 
 mutate-results:
-	.venv/bin/python -m mutmut results
+	cat .mutate/*.txt

@@ -16,6 +16,7 @@ longest scene. What it reports:
 - reused_work: the same parts with `streaming.reuse_chunk_work` off (the step-invariant work redone at
   every step, all frames decoded) and on, at the shortest length, in the same run
 - flops_per_chunk (torch.utils.flop_counter, on the real configuration) and achieved TFLOP/s
+- animatic: seconds to draw one 16-frame animatic chunk (the offline preset), on the CPU
 - with `baseline`: the naive way (fp32, eager, two forwards for guidance) on the same architecture in
   the same run, and the speed-up ratio.
 """
@@ -178,6 +179,29 @@ def _compare_chunk_times(optimised: Preset, naive: Preset, rounds: int, cuda: bo
     return median(times[0]), median(times[1])
 
 
+def _bench_animatic(rounds: int = 5) -> dict[str, Any]:
+    """Seconds to draw one 16-frame animatic chunk (what the offline preset does instead of a model): the
+    median of a few rounds after a warm-up, on a moving camera with a caption."""
+    from statistics import median
+
+    from studio.animatic import render_chunk
+    from studio.config import load_preset
+    from studio.project.model import Scene, Script
+
+    animatic = load_preset("animatic")
+    scene = Scene(id="scene-1", title="bench", event=BENCH_PROMPT, background="a city street at night",
+                  camera="dolly in", n_chunks=1, seed=0)
+    script = Script(prompt=BENCH_PROMPT, scenes=[scene])
+    frames = render_chunk(animatic, script, scene, 0, None, None, 0, BENCH_PROMPT)  # warm-up: fonts, caches
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        frames = render_chunk(animatic, script, scene, 0, None, None, 0, BENCH_PROMPT)
+        times.append(time.perf_counter() - started)
+    return {"frames": int(frames.shape[0]), "size": [int(frames.shape[1]), int(frames.shape[2])],
+            "seconds_per_chunk": round(median(times), 4)}
+
+
 def baseline_preset(preset: Preset) -> Preset:
     """The naive way on the same architecture: fp32, eager, unbatched guidance, every step's work redone."""
     naive = copy.deepcopy(preset)
@@ -220,6 +244,8 @@ def run_bench(preset: Preset, *, chunk_counts: list[int] | None = None, steps: i
         # 6. The refiner on the longest scene.
         if preset.bench.refine:
             report["refine"] = _bench_refine(root / f"bench-{counts[-1]}", preset, cuda)
+    # 7. The animatic preset's chunk on this machine's CPU (no model: a figure, never a test's assertion).
+    report["animatic"] = _bench_animatic()
     return report
 
 
@@ -375,6 +401,10 @@ def format_bench(report: dict[str, Any]) -> str:
         r = report["refine"]
         lines.append(f"  refine: {r['frames']} frames at {r['size'][1]}x{r['size'][0]} in {r['seconds']:.2f} s "
                      f"({r['seconds_per_frame']:.3f} s/frame)")
+    if "animatic" in report:
+        a = report["animatic"]
+        lines.append(f"  animatic: {a['frames']} frames at {a['size'][1]}x{a['size'][0]} "
+                     f"in {a['seconds_per_chunk']:.3f} s per chunk")
     if "baseline" in report:
         b = report["baseline"]
         lines.append(f"  baseline (fp32, eager, unbatched guidance): {b['seconds_per_chunk']:.3f} s/chunk; speed-up x{b['speedup']:.2f}")

@@ -71,10 +71,14 @@ def reference(tmp_path_factory, preset):
 def assert_same_chunks(path, reference, n_chunks):
     scenes = load_project(path).script.scenes
     assert [[c.status for c in s.chunks] for s in scenes] == [["ready"] * n_chunks] * 3  # no scene lost its records
-    for sid in SCENES:
-        for index in range(n_chunks):
-            name = f"scenes/{sid}/chunk_{index:03d}.npz"
-            assert np.array_equal(load_frames(path / name), load_frames(reference / name)), name
+    from studio.project.paths import ProjectPaths
+
+    references = {scene.id: scene for scene in load_project(reference).script.scenes}
+    for scene in scenes:  # each chunk's active take, at the path computed from its ids
+        for chunk, expected in zip(scene.chunks, references[scene.id].chunks):
+            made = ProjectPaths(path).chunk_frames(scene.id, chunk)
+            wanted = ProjectPaths(reference).chunk_frames(scene.id, expected)
+            assert np.array_equal(load_frames(made), load_frames(wanted)), made
 
 
 def test_cli_on_two_workers_is_bit_identical_to_in_process(local_ray, tmp_path, preset_file, reference):
@@ -107,7 +111,10 @@ def test_a_killed_worker_costs_no_finished_chunk(cluster, tmp_path, preset, refe
 
 
 def test_without_a_shared_folder_the_head_writes_the_files(cluster, tmp_path, preset, reference, monkeypatch):
+    """Workers on a folder the head does not share send back every file a chunk changes, the scene's draft
+    included. Catches a worker that does not send the draft back (the head would keep no draft, or an old one)."""
     from studio.cluster import scheduler
+    from studio.media.video import read_video
 
     monkeypatch.setattr(scheduler, "shares_folder", lambda cluster, folder: False)
     path = make_project(tmp_path / "p")
@@ -115,6 +122,39 @@ def test_without_a_shared_folder_the_head_writes_the_files(cluster, tmp_path, pr
     assert all(event.frames_path.is_relative_to(path) and event.frames_path.is_file() for event in events)
     assert_same_chunks(path, reference, 2)
     assert (path / "scenes" / "s0" / "anchor.png").is_file()
+    from studio.project.paths import ProjectPaths
+
+    for scene_id in SCENES:  # the head's drafts are the in-process run's: the whole scene, 24 frames
+        draft, _ = read_video(ProjectPaths(path).draft(scene_id))
+        assert np.array_equal(draft, read_video(ProjectPaths(reference).draft(scene_id))[0]), scene_id
+
+
+def _worker_threads(cluster) -> list[int]:
+    import torch
+
+    return ray.get([actor.__ray_call__.remote(lambda worker: torch.get_num_threads()) for actor in cluster.actors])
+
+
+def test_workers_run_with_the_heads_torch_threads(cluster, tmp_path, preset):
+    """Every worker that makes a scene runs torch with the head's CPU thread count, since a CPU sum split over
+    another number of threads rounds differently (the chunks would not be bit-identical to an in-process run).
+    The head runs with 1 thread here, a count the workers do not start with (they inherit the test's 2), so
+    this catches workers that keep the thread count Ray started them with."""
+    import torch
+
+    from studio.cluster.scheduler import generate_project_on_cluster
+
+    path = tmp_path / "p"
+    scenes = [Scene(id=f"t{i}", title="t", event="a fox runs", background="a forest", n_chunks=1, seed=i) for i in range(2)]
+    save_project(new_project("p", "tiny", Script(prompt="a fox", scenes=scenes)), path)
+    head = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert 1 not in _worker_threads(cluster), "fresh workers already have the head's threads: nothing to check"
+        events = list(generate_project_on_cluster(cluster, path, preset))
+        assert len(events) == 2 and _worker_threads(cluster) == [1, 1]  # two scenes, one on each free worker
+    finally:
+        torch.set_num_threads(head)
 
 
 def test_bad_cluster_and_workers_are_one_line_errors(capsys, tmp_path):

@@ -175,6 +175,9 @@ def test_corrupt_chunk_file_is_named_and_nothing_is_lost(tmp_path, preset):
 
 
 def test_animatic_backend_is_called_with_the_memory(tmp_path, preset, monkeypatch):
+    """Every frame of a chunk is different (10 * (chunk + 1) + frame), so the memory is checked frame by frame:
+    catches an anchor taken from the last frame of chunk 0 (or any frame but frame 0), and a context that is not
+    the previous chunk's last 8 frames."""
     import sys
     import types
 
@@ -183,7 +186,9 @@ def test_animatic_backend_is_called_with_the_memory(tmp_path, preset, monkeypatc
     def render_chunk(preset_, script, scene, index, context, anchor, seed, prompt):
         calls.append((index, None if context is None else context.copy(), anchor, seed, prompt))
         count = 16 if index == 0 else 8
-        return np.full((count, 16, 16, 3), 10 * (index + 1), dtype=np.uint8)
+        frames = np.empty((count, 16, 16, 3), dtype=np.uint8)
+        frames[:] = (10 * (index + 1) + np.arange(count)).reshape(count, 1, 1, 1)
+        return frames
 
     monkeypatch.setitem(sys.modules, "studio.animatic", types.SimpleNamespace(render_chunk=render_chunk))
     animatic = dataclasses.replace(preset, models=dataclasses.replace(preset.models, backend="animatic"))
@@ -191,6 +196,8 @@ def test_animatic_backend_is_called_with_the_memory(tmp_path, preset, monkeypatc
     list(generate_scene(path, animatic, "s1"))
     assert [c[0] for c in calls] == [0, 1, 2]
     assert calls[0][1] is None and calls[0][2] is None  # text-only chunk 0
-    assert (calls[2][1] == 20).all() and calls[2][1].shape == (8, 16, 16, 3)  # chunk 1's frames as context
-    assert (calls[2][2] == 10).all()  # anchor = frame 0 of chunk 0
+    assert calls[1][1].shape == (8, 16, 16, 3) and [int(f[0, 0, 0]) for f in calls[1][1]] == list(range(18, 26))
+    assert calls[2][1].shape == (8, 16, 16, 3) and [int(f[0, 0, 0]) for f in calls[2][1]] == list(range(20, 28))
+    for index in (1, 2):  # anchor = frame 0 of chunk 0 (10), not its last frame (25)
+        assert calls[index][2].shape == (16, 16, 3) and (calls[index][2] == 10).all(), index
     assert load_scene_frames(path, scene_of(path)).shape[0] == 32

@@ -79,20 +79,28 @@ def test_an_animatic_run_with_metrics_opens_no_connection(tmp_path, no_network, 
 
 
 def test_a_tiny_run_opens_no_connection(tmp_path, no_network):
+    """The tiny preset's models are built in code, so its run would connect to nothing even with the Hub on:
+    what is checked besides is that the run itself switched the Hub off. Catches the tiny preset no longer
+    treated as offline (a hub model added to it would then try the network)."""
+    from studio.offline import is_offline
+
     project = tmp_path / "fox"
+    assert not is_offline()
     for argv in (["plan", PROMPT, "--project", str(project), "--preset", "tiny", "--scenes", "1"],
                  ["refs", str(project)],
                  ["generate", str(project), "--chunks", "1"]):
         assert main(argv) == 0, argv
     assert no_network == []
+    assert is_offline() and sys.modules["huggingface_hub.constants"].HF_HUB_OFFLINE is True
 
 
 def test_offline_presets_switch_the_hub_off_and_others_do_not(monkeypatch):
     from studio.config import load_preset
-    from studio.offline import go_offline, is_offline
+    from studio.offline import go_offline, is_offline, works_offline
 
     for name in OFFLINE_SWITCHES:
         monkeypatch.delenv(name, raising=False)
     assert not go_offline(load_preset("gpu")) and not is_offline()
     assert not go_offline(load_preset("tiny"), planner="remote")  # the remote planner is the network
+    assert works_offline(load_preset("tiny")) and works_offline(load_preset("animatic"))
     assert go_offline(load_preset("animatic")) and is_offline()

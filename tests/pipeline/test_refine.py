@@ -262,3 +262,56 @@ def test_guidance_rescale_pulls_the_guided_spread_towards_the_positive_predictio
     positive = predict_windows(unet, windows, 500, states, 1.0)  # guidance 1 is the positive prediction alone
     assert not torch.allclose(plain, rescaled)
     assert abs(float(rescaled.std()) - float(positive.std())) < abs(float(plain.std()) - float(positive.std()))
+
+
+def test_the_refiner_runs_the_trailing_schedule_with_the_presets_rescale(tiny_preset, monkeypatch):
+    """What sdedit_frames hands the denoising loop: a scheduler whose 30 steps at strength 0.6 start at t = 599
+    (trailing spacing, as the official refiner) and the preset's guidance rescale. Catches leading spacing (the
+    base scheduler's own config: 30 steps from t = 581) and a rescale dropped on the way to the loop."""
+    from studio.refine import stage
+    from studio.refine.sdedit import sdedit_frames
+
+    handed = {}
+
+    def denoise_video(latents, **kwargs):
+        handed.update(kwargs)
+        return latents
+
+    monkeypatch.setattr(stage, "denoise_video", denoise_video)
+    preset = dataclasses.replace(tiny_preset, refine=dataclasses.replace(tiny_preset.refine, guidance_rescale=0.2))
+    sdedit_frames(preset, np.zeros((4, 32, 32, 3), np.uint8), "a fox", strength=0.6, seed=0, mode="randomized")
+    assert handed.get("guidance_rescale", 0.0) == 0.2  # the loop's default is plain guidance
+    timesteps = sdedit_timesteps(handed["scheduler"], 30, 0.6)
+    assert len(timesteps) == 30 and int(timesteps[0]) == 599 and int(timesteps[-1]) == 19
+
+
+def test_the_gpu_preset_rescales_guidance_as_the_official_refiner():
+    """SPEC §2: the official refiner uses guidance rescale 0.2. Catches the gpu preset's rescale set to 0."""
+    from studio.config import load_preset
+
+    assert load_preset("gpu").refine.guidance_rescale == 0.2
+
+
+def test_guidance_rescale_by_value(tiny_preset):
+    """Lin et al. 2023, written out: guided = n + g (p - n); rescaled = guided * std(p) / std(guided) per sample;
+    out = phi * rescaled + (1 - phi) * guided. Catches rescaling towards the negative prediction's spread, a
+    rescale that is dropped, and a phi applied the wrong way round."""
+    from studio.models.cache import get_component
+    from studio.models.diffusion import encode_prompts
+    from studio.refine.stage import predict_windows
+
+    unet = get_component(tiny_preset, "refiner_unet")
+    states = encode_prompts(get_component(tiny_preset, "tokenizer"), get_component(tiny_preset, "text_encoder"),
+                            ["", "a red fox runs"])
+    windows = torch.randn(2, unet.config.in_channels, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        outputs = [unet(torch.cat([w[None], w[None]]), 500, encoder_hidden_states=states).sample.float() for w in windows]
+    negative = torch.cat([o[:1] for o in outputs])
+    positive = torch.cat([o[1:] for o in outputs])
+    guided = negative + 7.5 * (positive - negative)
+    dims = list(range(1, guided.ndim))
+    rescaled = guided * positive.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True)
+    expected = 0.2 * rescaled + 0.8 * guided
+    got = predict_windows(unet, windows, 500, states, 7.5, guidance_rescale=0.2)
+    assert torch.allclose(got, expected, atol=1e-4), float((got - expected).abs().max())
+    assert not torch.allclose(got, guided, atol=1e-3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -56,3 +57,31 @@ def test_bad_arrays_are_refused(tiny_preset):
         pipe.make_chunk("a fox", np.zeros((4, 16, 16, 3), np.uint8), None, seed=0)
     with pytest.raises(StudioError, match="anchor must be uint8"):
         pipe.make_chunk("a fox", None, np.zeros((8, 8, 3), np.uint8), seed=0)
+
+
+def test_ddim_steps_with_the_presets_eta(tiny_preset, monkeypatch):
+    """Every DDIM step of a streaming chunk gets the eta of the preset in use (1.0 in the shipped presets, as the
+    official sampler), and eta changes the chunk. Catches eta ignored (DDIM's default 0.0, or a constant) instead
+    of `streaming.eta`."""
+    from diffusers import DDIMScheduler
+
+    from studio.config import load_preset
+
+    for name in ("gpu", "tiny"):
+        assert load_preset(name).streaming.eta == 1.0 and load_preset(name).streaming.scheduler == "ddim", name
+    etas = []
+    original = DDIMScheduler.step
+
+    @functools.wraps(original)  # keeps the signature the sampler inspects for `eta`
+    def step(self, *args, **kwargs):
+        etas.append(kwargs.get("eta", "not given"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DDIMScheduler, "step", step)
+    context = np.random.default_rng(1).integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
+    chunks = {}
+    for eta in (1.0, 0.25):
+        etas.clear()
+        chunks[eta] = StreamingPipeline(small(tiny_preset, eta=eta)).make_chunk("a fox", context, context[0], seed=5)
+        assert etas == [eta, eta], eta  # two steps, each with the preset's eta
+    assert not np.array_equal(chunks[1.0], chunks[0.25])

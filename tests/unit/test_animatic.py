@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import cv2
 import numpy as np
@@ -94,13 +93,11 @@ def test_same_inputs_give_identical_frames_and_seed_changes_layout(preset):
     assert not np.array_equal(a, c)  # the layout follows the scene's seed
 
 
-def test_sixteen_frames_render_fast(preset):
+def test_chunk_zero_is_sixteen_frames(preset):
+    # How long it takes is a figure of `python -m studio bench` (report["animatic"]), not an assertion here.
     script, scene = make_script(camera="dolly in", background="a city street at night")
-    start = time.perf_counter()
     frames = render_chunk(preset, script, scene, 0, None, None, 0, "The fox meets the owl")
-    elapsed = time.perf_counter() - start
-    assert frames.shape[0] == 16
-    assert elapsed < 2.0, f"16 frames took {elapsed:.2f}s"  # ~0.15 s on one core; slack for a busy CI
+    assert frames.shape == (16, preset.streaming.height, preset.streaming.width, 3) and frames.dtype == np.uint8
 
 
 # ----------------------------------------------------------------------------- the camera really moves

@@ -145,3 +145,54 @@ def test_bad_layouts(args, match):
         check_window(*args)
     with pytest.raises(ValueError):  # ValidationError is a ValueError too
         blend_sources(*args)
+
+
+class _ZeroUNet:
+    """A stand-in UNet that predicts zero noise: the denoising loop's own draws are all that is left to watch."""
+
+    device, dtype = torch.device("cpu"), torch.float32
+
+    def __call__(self, sample, timestep, encoder_hidden_states=None):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(sample=torch.zeros_like(sample))
+
+
+def test_the_denoising_loop_draws_fresh_independent_cuts_at_every_step(monkeypatch):
+    """The cuts the refiner's loop uses, step by step: 28 frames in windows of 8 overlapping by 4 (five disjoint
+    overlaps of 4 frames), 200 steps, a fixed seed. Each overlap's cut must change from step to step (P = 4/5),
+    two overlaps must agree no more than chance (P = 1/5), and overlap frame f must come from the earlier window
+    with probability 1 - f/5. Catches the cut generator re-seeded identically at every step (one cut for the
+    whole run: no change between steps) and one uniform draw shared by all overlaps of a step (the overlaps
+    always agree)."""
+    from diffusers import DDIMScheduler
+
+    from studio.refine import stage
+
+    sources_by_step = []
+    real_merge = stage.merge_windows
+
+    def merge_windows(values, ranges, sources, dim=2):
+        sources_by_step.append(sources.clone())
+        return real_merge(values, ranges, sources, dim)
+
+    monkeypatch.setattr(stage, "merge_windows", merge_windows)
+    steps, overlaps = 200, 5
+    assert window_starts(28, 8, 4) == [0, 4, 8, 12, 16, 20] and overlap_sizes(28, 8, 4) == [4] * overlaps
+    stage.denoise_video(torch.zeros(1, 4, 28, 1, 1), unet=_ZeroUNet(), scheduler=DDIMScheduler(num_train_timesteps=1000),
+                        text_states=torch.zeros(2, 77, 8), window=8, overlap=4, steps=steps, strength=1.0, guidance=7.5,
+                        mode="randomized", generator=torch.Generator().manual_seed(0))
+    assert len(sources_by_step) == steps
+    # cuts[s, i]: frames of overlap i+1 (frames 4(i+1) .. 4(i+1)+3) that step s takes from the earlier window i.
+    cuts = torch.stack([torch.stack([(sources[4 * i:4 * i + 4] == i - 1).sum() for i in range(1, overlaps + 1)])
+                        for sources in sources_by_step]).float()  # (steps, overlaps)
+    changed = (cuts[1:] != cuts[:-1]).float().mean(dim=0)  # per overlap; 0.8 expected, 0 for one cut per run
+    assert bool((changed > 0.6).all()), changed
+    for i in range(overlaps):
+        for j in range(i + 1, overlaps):
+            agree = float((cuts[:, i] == cuts[:, j]).float().mean())  # 0.2 expected, 1 for one shared draw
+            correlation = float(torch.corrcoef(torch.stack([cuts[:, i], cuts[:, j]]))[0, 1])
+            assert agree < 0.35 and abs(correlation) < 0.3, (i, j, agree, correlation)
+    earlier = torch.stack([(cuts > f).float().mean() for f in range(4)])  # frame f+1 is the earlier's iff cut > f
+    expected = torch.tensor([1 - f / 5 for f in range(1, 5)])
+    assert torch.allclose(earlier, expected, atol=4 * (0.25 / (steps * overlaps)) ** 0.5), (earlier, expected)

@@ -73,6 +73,9 @@ def test_real_configuration_matches_the_spec():
     convs = [encoder.conv_in, *encoder.blocks, encoder.conv_out]
     assert [(c.in_channels, c.out_channels, c.stride[0]) for c in convs] == [
         (3, 32, 1), (32, 32, 1), (32, 96, 2), (96, 96, 1), (96, 256, 2), (256, 256, 1), (256, 512, 2), (512, 320, 1)]
+    # SPEC: every conv of E_cond is 3x3 with "same" padding (stride 2 halves the size exactly). Catches a changed
+    # kernel or padding: the features would no longer line up with the latent grid, or the released weights not load.
+    assert [(c.kernel_size, c.padding, c.stride) for c in convs] == [((3, 3), (1, 1), (s, s)) for s in (1, 1, 2, 1, 2, 1, 2, 1)]
 
 
 def test_cam_receives_the_context_frames_through_a_hook(parts):
@@ -85,3 +88,24 @@ def test_cam_receives_the_context_frames_through_a_hook(parts):
     finally:
         handle.remove()
     assert len(seen) == 1 and torch.equal(seen[0], frames.reshape(16, 3, 16, 16))
+
+
+def test_the_cam_copies_share_no_weights_with_the_base_unet(parts):
+    """The CAM's encoder is a trainable copy: conv_in, the time embedding, the input temporal
+    transformer, the down blocks and the mid block hold their own tensors (equal values, separate storage), so
+    loading or training the CAM never writes into the frozen base. Catches `copy.copy` instead of `deepcopy` for
+    any of them (a shallow copy shares the parameter tensors)."""
+    unet, model, *_ = parts
+    encoder = model.cam.encoder
+    for name in ("conv_in", "time_embedding", "transformer_in", "down_blocks", "mid_block"):  # time_proj has no weights
+        base, copied = getattr(unet, name), getattr(encoder, name)
+        assert copied is not base, name
+        base_tensors = dict(base.state_dict(keep_vars=True))
+        copied_tensors = dict(copied.state_dict(keep_vars=True))
+        assert copied_tensors and copied_tensors.keys() <= base_tensors.keys(), name  # the base also has the APM mixing
+        for key, tensor in copied_tensors.items():
+            assert tensor is not base_tensors[key], f"{name}.{key}"
+            assert tensor.untyped_storage().data_ptr() != base_tensors[key].untyped_storage().data_ptr(), f"{name}.{key}"
+            assert torch.equal(tensor, base_tensors[key]), f"{name}.{key}"
+    base_storages = {p.untyped_storage().data_ptr() for p in unet.parameters()}
+    assert not base_storages & {p.untyped_storage().data_ptr() for p in model.cam.parameters()}

@@ -233,3 +233,30 @@ def test_bad_takes_are_refused_naming_the_field(change, message):
 
     with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
         chunk_from_dict({"index": 0, "seed": 3, "prompt": "p", **change})
+
+
+def test_the_words_of_the_file_format_stay_readable(tmp_path):
+    """project.json is a file format: every chunk status, entity status and camera move that earlier projects
+    hold must still load, and a saved project says version 2. Catches a renamed or dropped status or camera
+    word (older projects would stop loading) and a bumped schema version (older readers would refuse new files)."""
+    from studio.project.model import CAMERA_MOVES
+
+    cameras = ["static", "pan left", "pan right", "tilt up", "tilt down", "zoom in", "zoom out", "dolly in", "dolly out",
+               "orbit"]
+    assert set(cameras) <= set(CAMERA_MOVES)
+    data = project_to_dict(make_project())
+    scene = data["script"]["scenes"][0]
+    scene["chunks"] = [dict(scene["chunks"][0], index=i, status=status)
+                       for i, status in enumerate(("ready", "stale", "failed", "hidden"))]
+    scene["n_chunks"] = 3
+    entities = data["script"]["entities"]
+    entities[:] = [dict(entities[0], id=f"e-{status}", name=status, status=status)
+                   for status in ("pending", "approved", "rejected")]
+    data["script"]["scenes"] = [dict(scene, id=f"s-{i}", camera=camera, entity_ids=[], chunks=scene["chunks"] if i == 0 else [])
+                                for i, camera in enumerate(cameras)]
+    project = project_from_dict(json.loads(json.dumps(data)))
+    assert [chunk.status for chunk in project.script.scenes[0].chunks] == ["ready", "stale", "failed", "hidden"]
+    assert [entity.status for entity in project.script.entities] == ["pending", "approved", "rejected"]
+    assert [scene.camera for scene in project.script.scenes] == cameras
+    save_project(project, tmp_path)
+    assert json.loads((tmp_path / "project.json").read_text())["version"] == 2  # 2: chunk versions at computed paths

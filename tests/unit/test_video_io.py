@@ -69,6 +69,43 @@ def test_not_a_video_is_a_clear_error(tmp_path):
         read_video(tmp_path / "missing.mp4")
 
 
+KILLED_MID_WRITE = """
+import os, signal, sys
+import numpy as np
+from studio.media.video import save_frames
+
+def dies_half_way(handle, **arrays):  # the process is killed after half a chunk reached the disk
+    handle.write(b"PK\\x03\\x04" + bytes(1000))
+    handle.flush()
+    os.fsync(handle.fileno())
+    os.kill(os.getpid(), signal.SIGKILL)
+
+np.savez = dies_half_way
+save_frames(np.full((8, 32, 32, 3), 7, np.uint8), sys.argv[1])
+"""
+
+
+def test_a_kill_mid_write_leaves_the_old_chunk_file(tmp_path):
+    """A process SIGKILLed while save_frames writes leaves the previous file whole and readable, and only a
+    dot-named temporary file beside it (which the sweep at the start of a run removes). Catches save_frames
+    writing the chunk file in place (no temporary file and rename): the old frames would be half overwritten."""
+    import sys
+    from pathlib import Path
+
+    from studio.project.paths import remove_temp_files
+
+    old = gradient_frames(8)
+    path = save_frames(old, tmp_path / "scene" / "some_chunk.npz")
+    root = Path(__file__).resolve().parents[2]
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_WRITE, str(path)], cwd=root, capture_output=True)
+    assert killed.returncode == -9, killed.stderr.decode()[-500:]
+    assert np.array_equal(load_frames(path), old)
+    leftovers = [p.name for p in path.parent.iterdir() if p != path]
+    assert leftovers and all(name.startswith(".") for name in leftovers), leftovers
+    remove_temp_files(path.parent)
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
 WRITE_UNDER_A_FILE_SIZE_LIMIT = """
 import resource, signal, sys
 import numpy as np

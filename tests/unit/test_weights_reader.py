@@ -133,6 +133,26 @@ def test_files_that_are_not_checkpoints_get_one_line(tmp_path, uninstalled_class
         read_checkpoint(listing)
 
 
+@pytest.mark.parametrize("payload", ["system", "eval"])
+def test_a_legacy_format_pickle_that_would_run_code_runs_none(tmp_path, payload):
+    """The old (non-zip) torch.save format goes through a different torch.load path (no mmap, the pickle
+    module's own load), so it is tested on its own: its state dict is read, the payload is an inert stand-in,
+    and the marker file its code would write never appears. Catches a legacy fallback that uses the full
+    unpickler (torch.load without our pickle module), which would run the payload (every other class in the
+    file is importable, so that unpickler would get as far as running it)."""
+    marker = tmp_path / "ran"
+    evil = RunsCode(f"touch {marker}") if payload == "system" else Evaluates(f"open({str(marker)!r}, 'w')")
+    path = tmp_path / "legacy.ckpt"
+    state = {"base_model.conv_in.weight": torch.arange(6.0).reshape(2, 3)}
+    torch.save({"state_dict": state, "loops": evil}, path, _use_new_zipfile_serialization=False)
+    assert path.read_bytes()[:2] != b"PK"  # really the legacy format, not a zip archive
+    read = read_checkpoint(path)
+    assert not marker.exists()
+    assert set(read) == set(state) and torch.equal(read["base_model.conv_in.weight"], state["base_model.conv_in.weight"])
+    assert isinstance(load_pickled(path)["loops"], StandIn)
+    assert not marker.exists()
+
+
 class Allocates:
     """Pickles as a call of an allowed constructor with a size: `bytearray(N)` makes N bytes on load."""
 
