@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError, first_line
-from studio.project.model import MAX_TAKES_PER_CHUNK
+from studio.project.model import FAMILIES, MAX_TAKES_PER_CHUNK
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "presets"
 BACKENDS = ("tiny", "hub", "animatic", "random")
@@ -57,6 +57,12 @@ class ModelsConfig:
     planner_llm: str = "Qwen/Qwen2.5-1.5B-Instruct"
     clip_metric: str = "openai/clip-vit-base-patch32"
     cpu_offload: bool = False  # diffusers model CPU offload, for GPUs under ~12 GB
+    # Which video model makes and refines the chunks (FAMILIES); `backend` above says where its weights come from.
+    family: str = "streaming-t2v"
+    ltx_model: str = "Lightricks/LTX-Video-0.9.7-distilled"  # diffusers layout: transformer, vae, text_encoder, tokenizer
+    ltx_revision: str = "main"
+    ltx_upsampler: str = "Lightricks/ltxv-spatial-upscaler-0.9.7"  # latent_upsampler (LTXLatentUpsamplePipeline layout)
+    ltx_upsampler_revision: str = "main"
     # What happens to the models a stage does not need before it runs (studio.models.memory):
     # offload = moved to the CPU (fast to bring back), free = dropped (loaded again when needed), keep = stay.
     between_stages: str = "offload"
@@ -158,6 +164,25 @@ class RefineConfig:
 
 
 @dataclass
+class LtxConfig:
+    """LTX-Video chunk making (studio/generate/ltx/): what the two memories and the sampler do.
+
+    Chunk k > 0 is conditioned on the last `streaming.context_frames` frames of the chunks before it, put at
+    frame 0 of the new clip (LTXVideoCondition(video=..., frame_index=0)); frames_per_chunk and
+    context_frames are both 8k + 1 and the sizes multiples of 32 (the VAE's temporal and spatial ratios).
+    """
+
+    condition_strength: float = 1.0  # short-term memory: 1 = the previous frames' latents are kept exactly
+    image_strength: float = 1.0  # a scene image as frame 0 of chunk 0 (image-to-video)
+    adain_factor: float = 0.25  # long-term memory: pull each chunk's latent statistics towards the anchor's (0 = off)
+    sigmas: list[float] = field(default_factory=list)  # the first pass's noise levels; empty = linear-quadratic(steps)
+    refine_sigmas: list[float] = field(default_factory=list)  # the second pass's; empty = `refine.steps` from refine.strength
+    decode_timestep: float = 0.05  # VAEs with timestep conditioning (0.9.5 and later)
+    decode_noise_scale: float = 0.025
+    max_sequence_length: int = 128  # T5 tokens
+
+
+@dataclass
 class ExportConfig:
     fps: int = 8
     transition: str = "cut"  # cut | crossfade
@@ -212,6 +237,7 @@ class Preset:
     first_chunk: FirstChunkConfig = field(default_factory=FirstChunkConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    ltx: LtxConfig = field(default_factory=LtxConfig)
     qa: QaConfig = field(default_factory=QaConfig)
     bench: BenchConfig = field(default_factory=BenchConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
@@ -263,6 +289,12 @@ def check_preset(preset: Preset) -> Preset:
         raise StudioError(f"{where}: models.architecture {preset.models.architecture!r} must be full or small")
     if preset.models.dtype not in ("float32", "bfloat16", "float16"):
         raise StudioError(f"{where}: models.dtype {preset.models.dtype!r} must be float32, bfloat16 or float16")
+    if preset.models.family not in FAMILIES:
+        raise StudioError(f"{where}: models.family {preset.models.family!r} must be {one_of(FAMILIES)}")
+    if preset.models.family == "ltx":
+        from studio.generate.ltx.shapes import check_ltx_preset  # light: no torch
+
+        check_ltx_preset(preset, where)
     s = preset.streaming
     if not 0 < s.context_frames < s.frames_per_chunk:
         raise StudioError(f"{where}: streaming.context_frames {s.context_frames} must be between 1 and frames_per_chunk - 1")

@@ -68,8 +68,11 @@ def chunk_gpu_seconds(preset: "Preset", text_started: bool | None = None) -> int
     from studio.generate.first_chunk import chunk_recipe
 
     s = preset.streaming
-    kinds = (True, False) if text_started is None else (text_started,)
-    steps = max(chunk_recipe(preset, kind).steps for kind in kinds)
+    if preset.models.family == "ltx":  # one clip per chunk, chunk 0 included: no first-chunk recipe
+        steps = len(preset.ltx.sigmas) or s.steps
+    else:
+        kinds = (True, False) if text_started is None else (text_started,)
+        steps = max(chunk_recipe(preset, kind).steps for kind in kinds)
     return call_seconds(steps, s.frames_per_chunk, s.width, s.height)
 
 

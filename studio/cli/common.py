@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 
 def add_preset_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default=None, help="preset name (tiny, animatic, gpu, zerogpu) or a .yaml path; "
+    parser.add_argument("--preset", default=None, help="preset name (tiny, animatic, gpu, zerogpu, tiny-ltx, ltx, ltx-zerogpu) or a .yaml path; "
                         "default: the project's preset, else animatic")
 
 

@@ -85,6 +85,10 @@ def run_bench(args: argparse.Namespace) -> int:
                                    steps=args.steps, spec=args.cluster)
         print(json.dumps(report, indent=2) if args.json else format_cluster_bench(report))
         return 0
+    if preset.models.family == "ltx":  # its own figures (studio/generate/ltx/bench.py)
+        from studio.generate.ltx.bench import format_ltx_bench, run_ltx_bench
+
+        bench, format_bench = run_ltx_bench, format_ltx_bench
     report = bench(preset, chunk_counts=args.chunks, steps=args.steps, baseline=args.baseline)
     print(json.dumps(report, indent=2) if args.json else format_bench(report))
     return 0

@@ -46,7 +46,11 @@ def first_not_ready(scene: Scene, paths: ProjectPaths, total: int) -> int:
 
 
 def check_chunk_files(scene: Scene, paths: ProjectPaths, count: int, preset: Preset) -> None:
-    """Load chunks 0..count-1 once: a missing, corrupt or wrong-sized file is an error naming it, before any work."""
+    """Load chunks 0..count-1 once: a missing, corrupt or wrong-sized file is an error naming it, before any work.
+    A preset of another model family than the scene's chunks is refused first, in one line."""
+    from studio.generate.family import check_family
+
+    check_family(scene, preset)
     for chunk in scene.chunks[:count]:
         load_frames(paths.chunk_frames(scene.id, chunk), chunk_shape(preset.streaming, chunk.index))
 

@@ -22,10 +22,20 @@ from studio.gpu import chunk_gpu_seconds, gpu_entry, on_zero_gpu
 
 def make_chunk_frames_on_gpu(preset: Preset, prompt: str, context: np.ndarray | None, anchor: np.ndarray | None,
                              seed: int, keep_context: bool) -> np.ndarray:
-    """The chunk's frames (T, H, W, 3) uint8 from the streaming pipeline (the body of the GPU call)."""
+    """The chunk's frames (T, H, W, 3) uint8 from the preset's video model (the body of the GPU call)."""
+    return _make_here(preset, prompt, context, anchor, seed, None, keep_context)
+
+
+def _make_here(preset: Preset, prompt: str, context: np.ndarray | None, anchor: np.ndarray | None, seed: int, stop,
+               keep_context: bool) -> np.ndarray:
+    """The chunk from the preset's model family: StreamingT2V (CAM + APM) or LTX-Video (studio/generate/ltx/)."""
+    if preset.models.family == "ltx":
+        from studio.generate.ltx.chunk import make_ltx_chunk
+
+        return make_ltx_chunk(preset, prompt, context, anchor, seed, stop, keep_context=keep_context)
     from studio.generate.sampler import StreamingPipeline
 
-    return StreamingPipeline(preset).make_chunk(prompt, context, anchor, seed, keep_context=keep_context)
+    return StreamingPipeline(preset).make_chunk(prompt, context, anchor, seed, stop=stop, keep_context=keep_context)
 
 
 def _budget(preset: Preset, prompt: str = "", context: np.ndarray | None = None, *args, **kwargs) -> int:
@@ -76,9 +86,7 @@ def make_streaming_chunk(preset: Preset, prompt: str, context: np.ndarray | None
                          seed: int, stop, *, keep_context: bool) -> np.ndarray:
     """One chunk: its own GPU call on ZeroGPU (stop is checked before it), else in this process."""
     if not on_zero_gpu():
-        from studio.generate.sampler import StreamingPipeline
-
-        return StreamingPipeline(preset).make_chunk(prompt, context, anchor, seed, stop=stop, keep_context=keep_context)
+        return _make_here(preset, prompt, context, anchor, seed, stop, keep_context)
     if stop is not None and stop.is_set():
         raise StoppedError("stopped; finished chunks are kept")
     return zero_gpu_chunk_call()(preset, prompt, context, anchor, seed, keep_context)

@@ -242,6 +242,7 @@ class _ChunkMaker:
             chunks[index] = record
         else:
             chunks.append(record)
+        self.scene.family = self.preset.models.family  # saved with the chunk: a preset of another family is refused
         if self.paths.refined(self.scene.id).is_file():
             self.scene.refined_outdated = True  # refined from the chunks as they were
         return record, dropped

@@ -16,6 +16,7 @@ from pathlib import Path
 from studio.config import Preset
 from studio.errors import StudioError
 from studio.generate.chunk_store import as_take, chain_statuses, free_takes, take_as_chunk, take_has_files
+from studio.generate.family import check_family
 from studio.media.video import chunk_shape, load_frames
 from studio.project.draft import write_draft
 from studio.project.model import Chunk, Project, Scene, Take, load_project, save_project
@@ -77,6 +78,7 @@ def use_take(project_dir: Path, preset: Preset, scene_id: str, chunk_index: int,
         if chosen is None and not take_has_files(paths, scene.id, chunk.index, number):
             raise StudioError(f"take {take} of chunk {chunk.index} was never finished (its regeneration was "
                               f"interrupted); regenerate the chunk or use another take")
+        check_family(scene, preset)
         _check_take_files(paths, preset, scene, chunk.index, number)
         freed = []
         if chosen is not None:

@@ -146,8 +146,14 @@ def sdedit_frames(preset: Preset, pixels: np.ndarray, prompt: str, *, strength: 
     """Encode, denoise in the preset's refine windows, decode: (T, H, W, 3) uint8 -> (T, H, W, 3) uint8.
 
     Every random draw comes from one CPU generator seeded with `seed`, so the same call gives the same
-    frames. A stop raises StoppedError between steps.
+    frames. A stop raises StoppedError between steps. An LTX-Video preset runs its own second pass
+    (studio.generate.ltx.refine) at the same size.
     """
+    if preset.models.family == "ltx":
+        from studio.generate.ltx.refine import ltx_refine_frames
+
+        return ltx_refine_frames(preset, pixels, prompt, strength=strength, seed=seed, mode=mode, upscale=False,
+                                 stop=stop, report=report)
     import torch
     from diffusers import DDIMScheduler
 

@@ -114,6 +114,11 @@ class Chunk:
     takes: list[Take] = field(default_factory=list)
 
 
+# The video model families (a preset's models.family; a scene records the one that made its chunks): the
+# paper's StreamingT2V (UNet3D + CAM + APM) or LTX-Video (studio/generate/ltx/).
+FAMILIES = ("streaming-t2v", "ltx")
+
+
 @dataclass
 class Scene:
     """One scene of the script; made chunk by chunk from its scene image (or from text alone)."""
@@ -129,6 +134,7 @@ class Scene:
     seed: int = 0
     chunks: list[Chunk] = field(default_factory=list)
     refined_outdated: bool = False  # the chunks changed after the refined video was made from them
+    family: str = ""  # the video model family that made its chunks (config.FAMILIES); "" before any
 
     def prompt_for_chunk(self, index: int) -> str:
         """The generation prompt of chunk `index`: the camera phrase, then its own prompt or the event, then the background.
@@ -356,7 +362,15 @@ def scene_from_dict(data: Any, where: str = "scene") -> Scene:
         seed=_seed(data, "seed", where),
         chunks=chunks,
         refined_outdated=_optional(data, "refined_outdated", bool, where, False),
+        family=_family(data, where),
     )
+
+
+def _family(data: dict, where: str) -> str:
+    family = _optional(data, "family", str, where, "")
+    if family and family not in FAMILIES:
+        raise ValidationError(f"{where}.family {family[:40]!r} must be one of {', '.join(FAMILIES)} (or absent)")
+    return family
 
 
 def script_from_dict(data: Any, where: str = "script") -> Script:

@@ -19,7 +19,7 @@ from studio.errors import StudioError
 from studio.project.lock import project_lock
 from studio.project.model import Project, Scene, load_project, save_project
 
-GENERATION_FIELDS = ("chunks", "refined_outdated")  # what the chunk loop changes in its scene
+GENERATION_FIELDS = ("chunks", "refined_outdated", "family")  # what the chunk loop changes in its scene
 
 
 class SceneChangedError(StudioError):

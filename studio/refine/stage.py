@@ -107,25 +107,21 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     seed = scene.seed if seed is None else int(seed)
     if not scene.chunks or scene.chunks[0].status != "ready":
         raise StudioError(f"scene {scene_id!r} has no draft to refine; run `generate` for it first")
+    from studio.generate.family import check_family
+
+    check_family(scene, preset)  # a draft refined by another family's model would mean nothing
     draft = load_scene_frames(project_dir, scene)  # (T, h, w, 3): the ready chunks, in order
     num_frames, draft_height, draft_width = draft.shape[:3]
-    width, height = refine_size(draft_width, draft_height, config.width, config.height)
-    report(0.0, f"upscaling {num_frames} frames to {width}x{height}")
-    pixels = upscale_frames(draft, width, height)  # (T, H, W, 3)
+    if preset.models.family == "ltx":  # the latent upscaler doubles the size; no pixel upscale first
+        from studio.generate.ltx.refine import ltx_refine_frames
 
-    if preset.models.backend == "animatic":
-        logger.info("refine %s: the animatic preset has no refiner model; this is a plain Lanczos upscale", scene_id)
-        used_mode, frames = "lanczos", pixels
-    else:
         used_mode = mode
-        from studio.models.hub import running
-        from studio.models.memory import enter_stage
-        from studio.models.sdedit import sdedit_frames
-
-        enter_stage(preset, "refine")
-        with running(preset, "refiner_unet", preset.models.refiner):  # out of GPU memory: one line
-            frames = sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed,
-                                   strength=strength, stop=stop, report=report)
+        report(0.0, f"refining {num_frames} frames to {2 * draft_width}x{2 * draft_height} with the latent upscaler")
+        frames = ltx_refine_frames(preset, draft, scene.prompt_for_chunk(0), strength=strength, seed=seed, mode=mode,
+                                   upscale=True, stop=stop, report=report)
+    else:
+        used_mode, frames = _refine_pixels(preset, draft, scene, mode=mode, seed=seed, strength=strength, stop=stop,
+                                           report=report)
     if stop is not None and stop.is_set():
         raise StoppedError("refine stopped; the draft and project.json are unchanged")
 
@@ -147,6 +143,27 @@ def refine_scene(project_dir: Path, preset: Preset, scene_id: str, *, mode: str 
     logger.info("refine %s (%s): seam score draft %.3f -> refined %.3f in %.1f s", scene_id, used_mode,
                 result.seam_score_draft, result.seam_score_refined, result.seconds)
     return result
+
+
+def _refine_pixels(preset: Preset, draft: np.ndarray, scene, *, mode: str, seed: int, strength: float, stop,
+                   report: Progress) -> tuple[str, np.ndarray]:
+    """StreamingT2V's refinement: a Lanczos upscale to the refine size, then SDEdit (the animatic: the upscale alone)."""
+    config = preset.refine
+    num_frames, draft_height, draft_width = draft.shape[:3]
+    width, height = refine_size(draft_width, draft_height, config.width, config.height)
+    report(0.0, f"upscaling {num_frames} frames to {width}x{height}")
+    pixels = upscale_frames(draft, width, height)  # (T, H, W, 3)
+    if preset.models.backend == "animatic":
+        logger.info("refine %s: the animatic preset has no refiner model; this is a plain Lanczos upscale", scene.id)
+        return "lanczos", pixels
+    from studio.models.hub import running
+    from studio.models.memory import enter_stage
+    from studio.models.sdedit import sdedit_frames
+
+    enter_stage(preset, "refine")
+    with running(preset, "refiner_unet", preset.models.refiner):  # out of GPU memory: one line
+        return mode, sdedit_frames(preset, pixels, scene.prompt_for_chunk(0), mode=mode, seed=seed, strength=strength,
+                                   stop=stop, report=report)
 
 
 def scenes_to_refine(project: Project, scene_id: str | None = None, *, approved_only: bool = False,
