@@ -57,7 +57,7 @@ def test_the_gpu_preset_runs_end_to_end_on_a_hub_shaped_cache(hub, preset):
     from studio.models.cache import get_component
     from studio.models.check import check
     from studio.references.ip_adapter import PIPELINE_LOCK, adapter_installed, ip_adapter_for
-    from studio.refine.sdedit import sdedit_frames
+    from studio.models.sdedit import sdedit_frames
 
     # 0. A Space's start-up: every file at its revision, the checkpoint converted, the models loaded on the CPU.
     from studio.generate.checkpoint import converted_path

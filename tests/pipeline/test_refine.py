@@ -268,8 +268,8 @@ def test_the_refiner_runs_the_trailing_schedule_with_the_presets_rescale(tiny_pr
     """What sdedit_frames hands the denoising loop: a scheduler whose 30 steps at strength 0.6 start at t = 599
     (trailing spacing, as the official refiner) and the preset's guidance rescale. Catches leading spacing (the
     base scheduler's own config: 30 steps from t = 581) and a rescale dropped on the way to the loop."""
-    from studio.refine import stage
-    from studio.refine.sdedit import sdedit_frames
+    from studio.models import sdedit
+    from studio.models.sdedit import sdedit_frames
 
     handed = {}
 
@@ -277,7 +277,7 @@ def test_the_refiner_runs_the_trailing_schedule_with_the_presets_rescale(tiny_pr
         handed.update(kwargs)
         return latents
 
-    monkeypatch.setattr(stage, "denoise_video", denoise_video)
+    monkeypatch.setattr(sdedit, "denoise_video", denoise_video)
     preset = dataclasses.replace(tiny_preset, refine=dataclasses.replace(tiny_preset.refine, guidance_rescale=0.2))
     sdedit_frames(preset, np.zeros((4, 32, 32, 3), np.uint8), "a fox", strength=0.6, seed=0, mode="randomized")
     assert handed.get("guidance_rescale", 0.0) == 0.2  # the loop's default is plain guidance

@@ -88,7 +88,7 @@ def tree(path) -> dict[str, str]:
 MODEL_ROUTES = ("studio.generate.stage.make_chunk_frames", "studio.generate.gpu_chunk.make_streaming_chunk",
                 "studio.generate.gpu_chunk.make_chunk_frames_on_gpu", "studio.generate.sampler.StreamingPipeline",
                 "studio.generate.sampler.build_streaming_model", "studio.generate.first_chunk.base_unet_denoiser",
-                "studio.refine.sdedit.sdedit_frames", "studio.generate.seam.heal_seam",
+                "studio.models.sdedit.sdedit_frames", "studio.generate.seam.heal_seam",
                 "studio.generate.gpu_chunk.heal_seam_in_gpu_call", "studio.models.cache.get_component", "studio.models.cache.cached",
                 "studio.animatic.render_chunk")
 
