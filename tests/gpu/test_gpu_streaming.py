@@ -84,7 +84,7 @@ def test_a_full_size_refine_call_at_720_stays_under_the_plans_estimate():
     from studio.config import load_preset
     from studio.models.cache import get_component
     from studio.models.memory import activation_gb
-    from studio.refine.stage import predict_windows
+    from studio.models.sdedit import predict_windows
 
     preset = copy.deepcopy(load_preset("bench-gpu"))
     preset.refine.width = preset.refine.height = 720

@@ -63,7 +63,9 @@ def test_cli_lower_then_raise_the_count_keeps_custom_chunks_and_remakes_nothing(
     assert len(load_scene_frames(path, load_project(path).script.scene("s1"))) == 16 + 8 + 8  # all three play again
 
 
-def test_generate_tab_count_field_hides_and_shows_again(tmp_path, chunks_made):
+def test_generate_tab_count_field_is_a_one_off(tmp_path, chunks_made):
+    """The Generate tab's Chunks box below the script's count makes only the first chunks this time: the script
+    keeps its count and no finished chunk is hidden. Catches the box rewriting the script for good."""
     from studio.ui.handlers import Handlers
     from studio.ui.state import Workspace
 
@@ -73,14 +75,16 @@ def test_generate_tab_count_field_hides_and_shows_again(tmp_path, chunks_made):
     list(handlers.generate(project_id, scene_id, 3, session, request))
     folder = handlers.workspace.locate("alice", project_id)
     before = [(c.seed, c.prompt) for c in load_project(folder).script.scene(scene_id).chunks]
-    *_, message = list(handlers.generate(project_id, scene_id, 1, session, request))[-1]
-    assert [c.status for c in load_project(folder).script.scene(scene_id).chunks] == ["ready", "hidden", "hidden"]
+    planned = load_project(folder).script.scene(scene_id).n_chunks
+    list(handlers.generate(project_id, scene_id, 1, session, request))
+    scene = load_project(folder).script.scene(scene_id)
+    assert scene.n_chunks == planned and [c.status for c in scene.chunks] == ["ready"] * 3
     chunks_made.clear()
     outputs = list(handlers.generate(project_id, scene_id, 3, session, request))
     scene = load_project(folder).script.scene(scene_id)
     assert chunks_made == [] and [c.status for c in scene.chunks] == ["ready"] * 3
     assert [(c.seed, c.prompt) for c in scene.chunks] == before
-    assert outputs[-1][-1].startswith("Every chunk is already ready")
+    assert outputs[-1][-1].startswith("The first 3 chunks are ready already")
 
 
 def test_hidden_chunks_made_from_old_content_are_remade(tmp_path, animatic, chunks_made):

@@ -162,9 +162,9 @@ def test_status_changes_clear_the_scenes_that_use_the_entity(project, tiny_prese
     # The next call remakes exactly the cleared ones, now with the owl's reference.
     remade = references.make_references(project, tiny_preset)
     assert all((project / f"scenes/{s.id}/image.png").is_file() for s in remade.script.scenes)
-    # Pending <-> rejected changes nothing the scenes see.
+    # A rejected reference is no longer drawn: the scenes it was in are cleared, to be remade without it.
     references.set_entity_status(project, FOX, "rejected")
-    assert (project / "scenes/s1/image.png").exists()
+    assert not (project / "scenes/s1/image.png").exists()
 
 
 @pytest.mark.parametrize("call, message", [
@@ -296,7 +296,7 @@ def test_hub_style_checkpoint_file_loads_and_a_missing_one_is_a_clear_error(tmp_
     assert pipe.unet.encoder_hid_proj is None  # put back to plain
 
     missing = dataclasses.replace(hub_like, models=dataclasses.replace(models, ip_adapter_weight="nope.safetensors"))
-    with pytest.raises(ModelUnavailableError, match="could not load the IP-Adapter .*nope.safetensors"):
+    with pytest.raises(ModelUnavailableError, match="could not load ip_adapter .*nope.safetensors"):
         load_ip_adapter_weights(missing, pipe)
     assert not any(hasattr(p, "to_k_ip") for p in pipe.unet.attn_processors.values())
 

@@ -298,7 +298,7 @@ def test_guidance_rescale_by_value(tiny_preset):
     rescale that is dropped, and a phi applied the wrong way round."""
     from studio.models.cache import get_component
     from studio.models.diffusion import encode_prompts
-    from studio.refine.stage import predict_windows
+    from studio.models.sdedit import predict_windows
 
     unet = get_component(tiny_preset, "refiner_unet")
     states = encode_prompts(get_component(tiny_preset, "tokenizer"), get_component(tiny_preset, "text_encoder"),
