@@ -100,7 +100,7 @@ def _same_chunks(first: Path, second: Path) -> bool:
 
     from studio.media.video import load_frames
 
-    names = sorted(p.relative_to(first) for p in first.glob("scenes/*/chunk_*.npz"))
+    names = sorted(p.relative_to(first) for p in first.glob("scenes/*/chunks/*/take_*.npz"))  # every version, by id
     return bool(names) and all(np.array_equal(load_frames(first / n), load_frames(second / n)) for n in names)
 
 
