@@ -68,14 +68,14 @@ def test_two_browsers_of_one_account_share_its_projects_and_another_account_gets
     scene_id = scenes["data"][0][0]
     # Unsaved: the other browser of the account opens it in place (not a copy) and works on it.
     assert phone.predict(unsaved_id, api_name="/open") == (unsaved_id, f"Opened **{unsaved_id}**.")
-    assert phone.predict(unsaved_id, scene_id, 1, api_name="/generate")[-1].startswith("Done: 1 new chunks")
+    assert phone.predict(unsaved_id, scene_id, 1, api_name="/generate")[-1].startswith("Done: 1 new chunk")
     with pytest.raises(AppError, match="no project"):
         other.predict(unsaved_id, api_name="/open")
     # Saved from one browser, changed from the other.
     assert laptop.predict(unsaved_id, "ada-film", api_name="/save")[0] == "ada-film"
     saved = demo.studio.workspace.root / "ada-film"
     assert phone.predict("ada-film", api_name="/open")[0] == "ada-film"
-    assert phone.predict("ada-film", scene_id, 2, api_name="/generate")[-1].startswith("Done: 1 new chunks")
+    assert phone.predict("ada-film", scene_id, 2, api_name="/generate")[-1].startswith("Done: 1 new chunk")
     before = folder_digest(saved)
     # Another account, or a client that is not signed in, gets a copy and can change nothing of it.
     for stranger in (other, anonymous):
