@@ -167,7 +167,7 @@ def test_the_denoising_loop_draws_fresh_independent_cuts_at_every_step(monkeypat
     always agree)."""
     from diffusers import DDIMScheduler
 
-    from studio.refine import stage
+    from studio.models import sdedit as stage
 
     sources_by_step = []
     real_merge = stage.merge_windows
