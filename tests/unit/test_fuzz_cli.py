@@ -107,7 +107,7 @@ def make_folder(root: Path, yaml_text: str, corrupt: bytes) -> None:
 
 def snapshot(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".project.lock"}  # the empty lock file is no change
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:

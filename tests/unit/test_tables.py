@@ -95,9 +95,9 @@ def test_edits_keep_hidden_work_and_mark_changed_content():
 
 @pytest.mark.parametrize("column, value, message", [
     ("chunks", "abc", "scenes row 2, column 'chunks': 'abc' is not a whole number between 1 and 64"),
-    ("chunks", 4.5, "scenes row 2, column 'chunks': 4.5 is not a whole number between 1 and 64"),
-    ("chunks", 65, "scenes row 2, column 'chunks': 65 is not a whole number"),
-    ("chunks", 0.0, "scenes row 2, column 'chunks': 0.0 is not"),
+    ("chunks", 4.5, "scenes row 2, column 'chunks': '4.5' is not a whole number between 1 and 64"),
+    ("chunks", 65, "scenes row 2, column 'chunks': '65' is not a whole number"),
+    ("chunks", 0.0, "scenes row 2, column 'chunks': '0.0' is not"),
     ("camera", "sideways", "scenes row 2, column 'camera': 'sideways' is not a camera move"),
     ("entities", "owl, Wolf", "scenes row 2, column 'entities': 'Wolf' is not in the entities table"),
     ("event", "  ", "scenes row 2, column 'event': is empty"),
