@@ -48,6 +48,16 @@ def two_scenes(path: Path, preset, chunks: int = 3) -> Path:
     return path
 
 
+def three_takes(path: Path, preset) -> Path:
+    """two_scenes, then chunk 1 of s1 remade twice: takes 1 and 2 stored, take 3 active."""
+    from studio.generate.stage import regenerate_chunk
+
+    two_scenes(path, preset)
+    for word in ("jumps", "sleeps"):  # the animatic ignores seeds; a new prompt is a new caption
+        regenerate_chunk(path, preset, "s1", 1, prompt=f"the fox {word}")
+    return path
+
+
 def with_max_takes(preset, max_takes: int):
     return dataclasses.replace(preset, streaming=dataclasses.replace(preset.streaming, max_takes=max_takes))
 

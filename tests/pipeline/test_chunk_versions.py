@@ -20,16 +20,13 @@ from studio.project.layout import open_project
 from studio.project.model import load_project
 from studio.project.paths import ProjectPaths
 from tests.chunk_files import to_version_1
-from tests.pipeline.animatic_projects import animatic32, animatic32_file, changed, tree, two_scenes  # noqa: F401
+from tests.pipeline.animatic_projects import animatic32, animatic32_file, changed, three_takes, tree  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory, animatic32):
     """Two scenes of three chunks; chunk 1 of s1 regenerated twice (takes 1 and 2 stored, 3 active)."""
-    path = two_scenes(tmp_path_factory.mktemp("versions") / "p", animatic32)
-    for word in ("jumps", "sleeps"):  # the animatic ignores seeds; a new prompt is a new caption
-        regenerate_chunk(path, animatic32, "s1", 1, prompt=f"the fox {word}")
-    return path
+    return three_takes(tmp_path_factory.mktemp("versions") / "p", animatic32)
 
 
 @pytest.fixture

@@ -23,16 +23,13 @@ from studio.project.draft import current_draft
 from studio.project.model import load_project
 from studio.project.paths import ProjectPaths
 from studio.refine.stage import refine_scene
-from tests.pipeline.animatic_projects import animatic32, animatic32_file, changed, tree, two_scenes  # noqa: F401
+from tests.pipeline.animatic_projects import animatic32, animatic32_file, changed, three_takes, tree  # noqa: F401
 
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory, animatic32):
     """Two scenes of three chunks; chunk 1 of s1 remade twice: takes 1 and 2 stored, take 3 active."""
-    path = two_scenes(tmp_path_factory.mktemp("switch") / "p", animatic32)
-    for word in ("jumps", "sleeps"):
-        regenerate_chunk(path, animatic32, "s1", 1, prompt=f"the fox {word}")
-    return path
+    return three_takes(tmp_path_factory.mktemp("switch") / "p", animatic32)
 
 
 @pytest.fixture
